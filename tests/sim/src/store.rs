@@ -1,0 +1,468 @@
+//! The object store: an in-memory etcd + registry for every kind the sim serves.
+//!
+//! Objects are kept as raw JSON (`serde_json::Value`) so that whatever a client sends
+//! (kubectl, kube-rs) round-trips field for field. One global, monotonically increasing
+//! resourceVersion orders every write, as etcd's revision does for a real API server.
+//! Every write is appended to a bounded history so watches can resume from a
+//! resourceVersion; a version older than the history answers `410 Gone` (`Expired`).
+//!
+//! Deletion follows the API server's rules (staging/src/k8s.io/apiserver/pkg/registry/
+//! generic/registry/store.go): an object with finalizers, or a scheduled pod deleted with
+//! a grace period, only gets `metadata.deletionTimestamp`; it disappears when the last
+//! finalizer is removed or the kubelet (here: the pod controller) finishes it off.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use crate::error::ApiError;
+use crate::resources::{self, Resource};
+
+/// Identity of one stored object.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key {
+    /// The resource's plural name (`pods`, `statefulsets`, ...): unique across the
+    /// groups the sim serves, see [`resources::by_plural`].
+    pub plural: &'static str,
+    /// Empty for cluster-scoped kinds.
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Key {
+    pub fn new(plural: &str, namespace: &str, name: &str) -> Key {
+        let res = resources::by_plural(plural).unwrap_or_else(|| panic!("unknown resource {plural}"));
+        Key {
+            plural: res.plural,
+            namespace: if res.namespaced {
+                namespace.to_string()
+            } else {
+                String::new()
+            },
+            name: name.to_string(),
+        }
+    }
+    pub fn resource(&self) -> &'static Resource {
+        resources::by_plural(self.plural).expect("key of a known resource")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One write, as a watch reports it.
+#[derive(Clone, Debug)]
+pub struct WatchEvent {
+    pub kind: EventType,
+    pub key: Key,
+    /// The resourceVersion of this write (also in `object.metadata.resourceVersion`).
+    pub rv: u64,
+    pub object: Arc<Value>,
+}
+
+struct Inner {
+    rv: u64,
+    objects: BTreeMap<Key, Arc<Value>>,
+    history: VecDeque<WatchEvent>,
+    /// Watches may start from any resourceVersion >= this one.
+    oldest_watchable: u64,
+}
+
+/// Thread-safe store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Mutex<Inner>>,
+    tx: broadcast::Sender<WatchEvent>,
+    history_cap: usize,
+}
+
+/// The start of a watch: events already in history after the requested version, and a
+/// receiver for everything after that. Nothing is lost or duplicated between the two.
+pub struct WatchStart {
+    pub backlog: Vec<WatchEvent>,
+    pub rx: broadcast::Receiver<WatchEvent>,
+    /// The store's resourceVersion when the watch started.
+    pub rv: u64,
+}
+
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn new_uid() -> String {
+    let b: [u8; 16] = rand::random();
+    format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-4{:01x}{:02x}-{:01x}{:01x}{:02x}-{}",
+        b[0],
+        b[1],
+        b[2],
+        b[3],
+        b[4],
+        b[5],
+        b[6] & 0x0f,
+        b[7],
+        8 | (b[8] & 0x3),
+        b[8] >> 4,
+        b[9],
+        b[10..16].iter().map(|x| format!("{x:02x}")).collect::<String>()
+    )
+}
+
+/// Five lowercase alphanumerics, as the API server's generateName suffix
+/// (k8s.io/apiserver/pkg/storage/names: "bcdfghjklmnpqrstvwxz2456789").
+pub fn random_suffix(n: usize) -> String {
+    const ALPHA: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    (0..n)
+        .map(|_| ALPHA[rand::random_range(0..ALPHA.len())] as char)
+        .collect()
+}
+
+pub fn meta(obj: &Value) -> &Value {
+    &obj["metadata"]
+}
+
+pub fn name_of(obj: &Value) -> &str {
+    obj["metadata"]["name"].as_str().unwrap_or("")
+}
+
+pub fn rv_of(obj: &Value) -> Option<u64> {
+    obj["metadata"]["resourceVersion"].as_str().and_then(|s| s.parse().ok())
+}
+
+fn has_finalizers(obj: &Value) -> bool {
+    obj["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty())
+}
+
+fn is_terminating(obj: &Value) -> bool {
+    !obj["metadata"]["deletionTimestamp"].is_null()
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new(10_000)
+    }
+}
+
+impl Store {
+    /// `history_cap`: how many writes watches can resume across (etcd compaction window).
+    pub fn new(history_cap: usize) -> Store {
+        let (tx, _) = broadcast::channel(65_536);
+        Store {
+            inner: Arc::new(Mutex::new(Inner {
+                rv: 1,
+                objects: BTreeMap::new(),
+                history: VecDeque::new(),
+                oldest_watchable: 1,
+            })),
+            tx,
+            history_cap,
+        }
+    }
+
+    /// The store's current resourceVersion (the list resourceVersion a real server gives).
+    pub fn current_rv(&self) -> u64 {
+        self.inner.lock().unwrap().rv
+    }
+
+    /// Forget all history: every watch from an older resourceVersion now gets 410 Gone.
+    pub fn compact(&self) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.history.clear();
+        inner.oldest_watchable = inner.rv;
+    }
+
+    fn commit(&self, inner: &mut Inner, kind: EventType, key: Key, mut obj: Value) -> Arc<Value> {
+        inner.rv += 1;
+        let rv = inner.rv;
+        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
+        let obj = Arc::new(obj);
+        match kind {
+            EventType::Deleted => {
+                inner.objects.remove(&key);
+            }
+            _ => {
+                inner.objects.insert(key.clone(), obj.clone());
+            }
+        }
+        let ev = WatchEvent {
+            kind,
+            key,
+            rv,
+            object: obj.clone(),
+        };
+        inner.history.push_back(ev.clone());
+        while inner.history.len() > self.history_cap {
+            let old = inner.history.pop_front().expect("non-empty");
+            inner.oldest_watchable = old.rv;
+        }
+        // Send while holding the lock so receivers see writes in resourceVersion order.
+        let _ = self.tx.send(ev);
+        obj
+    }
+
+    pub fn get(&self, key: &Key) -> Option<Arc<Value>> {
+        self.inner.lock().unwrap().objects.get(key).cloned()
+    }
+
+    /// All objects of a resource, in one namespace (`Some`) or all (`None`), ordered by
+    /// namespace then name (as etcd keys sort), with the resourceVersion of the snapshot.
+    pub fn list(&self, plural: &str, namespace: Option<&str>) -> (Vec<Arc<Value>>, u64) {
+        let res = resources::by_plural(plural).expect("known resource");
+        let inner = self.inner.lock().unwrap();
+        let start = Key {
+            plural: res.plural,
+            namespace: namespace.unwrap_or("").to_string(),
+            name: String::new(),
+        };
+        let items = inner
+            .objects
+            .range(start..)
+            .take_while(|(k, _)| {
+                k.plural == res.plural && namespace.is_none_or(|ns| k.namespace == ns || !res.namespaced)
+            })
+            .map(|(_, v)| v.clone())
+            .collect();
+        (items, inner.rv)
+    }
+
+    /// Create an object. Fills uid, creationTimestamp, resourceVersion, generation and
+    /// the name from `generateName`. Errors: 409 AlreadyExists.
+    pub fn create(&self, key_ns: &str, plural: &str, mut obj: Value) -> Result<Arc<Value>, ApiError> {
+        let res = resources::by_plural(plural).expect("known resource");
+        let mut inner = self.inner.lock().unwrap();
+        if obj["metadata"].is_null() {
+            obj["metadata"] = json!({});
+        }
+        let mut name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
+        if name.is_empty() {
+            let Some(prefix) = obj["metadata"]["generateName"].as_str().map(str::to_string) else {
+                return Err(ApiError::invalid(
+                    res,
+                    "",
+                    "metadata.name: Required value: name or generateName is required",
+                ));
+            };
+            loop {
+                name = format!("{prefix}{}", random_suffix(5));
+                if !inner.objects.contains_key(&Key::new(plural, key_ns, &name)) {
+                    break;
+                }
+            }
+            obj["metadata"]["name"] = json!(name);
+        }
+        let key = Key::new(plural, key_ns, &name);
+        if inner.objects.contains_key(&key) {
+            return Err(ApiError::already_exists(res, &name));
+        }
+        let m = &mut obj["metadata"];
+        if res.namespaced {
+            m["namespace"] = json!(key_ns);
+        } else if let Some(map) = m.as_object_mut() {
+            map.remove("namespace");
+        }
+        m["uid"] = json!(new_uid());
+        m["creationTimestamp"] = json!(now_rfc3339());
+        if let Some(map) = m.as_object_mut() {
+            map.remove("deletionTimestamp");
+            map.remove("resourceVersion");
+        }
+        if res.has_generation {
+            obj["metadata"]["generation"] = json!(1);
+        }
+        obj["kind"] = json!(res.kind);
+        obj["apiVersion"] = json!(res.api_version());
+        Ok(self.commit(&mut inner, EventType::Added, key, obj))
+    }
+
+    /// Replace an object. When `obj` carries a resourceVersion it must match (409
+    /// Conflict otherwise), as for a PUT. Bumps `generation` when `spec` changed.
+    /// Removing the last finalizer of a terminating object deletes it.
+    pub fn update(&self, key: &Key, mut obj: Value) -> Result<Arc<Value>, ApiError> {
+        let res = key.resource();
+        let mut inner = self.inner.lock().unwrap();
+        let Some(old) = inner.objects.get(key).cloned() else {
+            return Err(ApiError::not_found(res, &key.name));
+        };
+        if let Some(rv) = obj["metadata"]["resourceVersion"].as_str().filter(|s| !s.is_empty())
+            && Some(rv) != old["metadata"]["resourceVersion"].as_str()
+        {
+            return Err(ApiError::conflict(
+                res,
+                &key.name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            ));
+        }
+        // Immutable metadata is the server's, whatever the client sent.
+        for f in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "namespace",
+            "name",
+        ] {
+            match old["metadata"].get(f) {
+                Some(v) => obj["metadata"][f] = v.clone(),
+                None => {
+                    if let Some(m) = obj["metadata"].as_object_mut() {
+                        m.remove(f);
+                    }
+                }
+            }
+        }
+        obj["kind"] = json!(res.kind);
+        obj["apiVersion"] = json!(res.api_version());
+        if res.has_generation {
+            let gen_old = old["metadata"]["generation"].as_i64().unwrap_or(1);
+            let changed = old.get("spec") != obj.get("spec");
+            obj["metadata"]["generation"] = json!(if changed { gen_old + 1 } else { gen_old });
+        }
+        if *old == obj {
+            // A no-op write does not bump the resourceVersion (as the API server).
+            return Ok(old);
+        }
+        if is_terminating(&obj) && !has_finalizers(&obj) && res.plural != "pods" {
+            return Ok(self.commit(&mut inner, EventType::Deleted, key.clone(), obj));
+        }
+        Ok(self.commit(&mut inner, EventType::Modified, key.clone(), obj))
+    }
+
+    /// Read-modify-write without a precondition, for controllers. `f` may return an
+    /// error to abort. Returns the stored object (unchanged if `f` changed nothing).
+    pub fn modify(
+        &self,
+        key: &Key,
+        f: impl FnOnce(&mut Value) -> Result<(), ApiError>,
+    ) -> Result<Arc<Value>, ApiError> {
+        let mut obj = {
+            let inner = self.inner.lock().unwrap();
+            match inner.objects.get(key) {
+                Some(o) => (**o).clone(),
+                None => return Err(ApiError::not_found(key.resource(), &key.name)),
+            }
+        };
+        let rv = obj["metadata"]["resourceVersion"].clone();
+        f(&mut obj)?;
+        obj["metadata"]["resourceVersion"] = rv;
+        match self.update(key, obj) {
+            // Lost a race with another writer: retry on the fresh object.
+            Err(e) if e.code == 409 => Err(e),
+            r => r,
+        }
+    }
+
+    /// Delete as the API server does. With finalizers, or for a pod that is bound to a
+    /// node and given a grace period > 0, only mark it terminating (deletionTimestamp,
+    /// deletionGracePeriodSeconds). Otherwise remove it now. `precondition_uid`/`_rv`
+    /// implement DeleteOptions.preconditions.
+    pub fn delete(
+        &self,
+        key: &Key,
+        grace_seconds: Option<i64>,
+        precondition_uid: Option<&str>,
+        precondition_rv: Option<&str>,
+    ) -> Result<Arc<Value>, ApiError> {
+        let res = key.resource();
+        let mut inner = self.inner.lock().unwrap();
+        let Some(old) = inner.objects.get(key).cloned() else {
+            return Err(ApiError::not_found(res, &key.name));
+        };
+        if let Some(uid) = precondition_uid
+            && Some(uid) != old["metadata"]["uid"].as_str()
+        {
+            return Err(ApiError::conflict(
+                res,
+                &key.name,
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    old["metadata"]["uid"].as_str().unwrap_or("")
+                ),
+            ));
+        }
+        if let Some(rv) = precondition_rv
+            && Some(rv) != old["metadata"]["resourceVersion"].as_str()
+        {
+            return Err(ApiError::conflict(
+                res,
+                &key.name,
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    old["metadata"]["resourceVersion"].as_str().unwrap_or("")
+                ),
+            ));
+        }
+        let mut obj = (*old).clone();
+        let graceful_pod = res.plural == "pods"
+            && obj["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty())
+            && !matches!(obj["status"]["phase"].as_str(), Some("Succeeded" | "Failed"));
+        let grace = grace_seconds
+            .or_else(|| obj["spec"]["terminationGracePeriodSeconds"].as_i64())
+            .unwrap_or(30);
+        if has_finalizers(&obj) || (graceful_pod && grace > 0) {
+            if is_terminating(&obj) {
+                // Already terminating: a second delete may only shorten the grace period.
+                if graceful_pod {
+                    let cur = obj["metadata"]["deletionGracePeriodSeconds"].as_i64().unwrap_or(grace);
+                    if grace < cur {
+                        obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+                        return Ok(self.commit(&mut inner, EventType::Modified, key.clone(), obj));
+                    }
+                }
+                return Ok(old);
+            }
+            obj["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+            obj["metadata"]["deletionGracePeriodSeconds"] = json!(if graceful_pod { grace } else { 0 });
+            return Ok(self.commit(&mut inner, EventType::Modified, key.clone(), obj));
+        }
+        Ok(self.commit(&mut inner, EventType::Deleted, key.clone(), obj))
+    }
+
+    /// Remove an object now, whatever its finalizers or grace period (the kubelet's
+    /// final delete of a terminated pod, the garbage collector's last step).
+    pub fn remove(&self, key: &Key) -> Option<Arc<Value>> {
+        let mut inner = self.inner.lock().unwrap();
+        let old = inner.objects.get(key).cloned()?;
+        Some(self.commit(&mut inner, EventType::Deleted, key.clone(), (*old).clone()))
+    }
+
+    /// Start a watch of every write after `from_rv` (None: from now). Filtering by
+    /// resource, namespace and selectors is the caller's. Errors with 410 Gone
+    /// (`Expired`) when `from_rv` is older than the retained history.
+    pub fn watch_from(&self, from_rv: Option<u64>) -> Result<WatchStart, ApiError> {
+        let inner = self.inner.lock().unwrap();
+        let rx = self.tx.subscribe();
+        let backlog = match from_rv {
+            None => Vec::new(),
+            Some(rv) if rv < inner.oldest_watchable && rv < inner.rv => {
+                return Err(ApiError::expired(rv, inner.oldest_watchable));
+            }
+            Some(rv) => inner.history.iter().filter(|e| e.rv > rv).cloned().collect(),
+        };
+        Ok(WatchStart {
+            backlog,
+            rx,
+            rv: inner.rv,
+        })
+    }
+
+    /// A receiver of every write from now on (for controllers).
+    pub fn subscribe(&self) -> broadcast::Receiver<WatchEvent> {
+        self.tx.subscribe()
+    }
+}
