@@ -13,6 +13,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod resources;
+pub mod runtime;
 pub mod store;
 
 pub use config::SimConfig;
