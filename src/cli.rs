@@ -1,0 +1,122 @@
+//! Command-line definitions: kubectl-style global flags plus one struct per subcommand.
+//! Flags are documented once here and rendered in `--help`, the README and completions.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::duration::parse_kubectl_duration;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    success; the verdict passed
+  1    the verdict failed (not settled, data not persisted, rollout stuck, orphans found with --fail-on-orphans)
+  2    usage error or bad input (including a StatefulSet, namespace or context that does not exist)
+  3    API or cluster error (unreachable, unauthorized, forbidden, server error)
+  4    timed out
+  130  interrupted (Ctrl-C)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-sts",
+    bin_name = "kubectl sts",
+    version,
+    about = "Operate Kubernetes StatefulSets safely: per-ordinal status, scale, rollout, orphaned PVCs, persistence checks",
+    after_help = EXIT_CODES,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The flags every kubectl user already knows, accepted before or after the subcommand.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file to use (a single file; default: $KUBECONFIG merged, then ~/.kube/config)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The name of the kubeconfig context to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The name of the kubeconfig cluster to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The name of the kubeconfig user to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+    /// The namespace scope for this request (default: the context's namespace)
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// How long to wait for a single API request: 0 (no limit), 30s, 2m, 1h
+    #[arg(long, global = true, value_name = "DURATION", default_value = "0", value_parser = parse_request_timeout)]
+    pub request_timeout: RequestTimeout,
+    /// Output format
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table, value_name = "FORMAT")]
+    pub output: OutputFormat,
+    /// Don't print table headers
+    #[arg(long, global = true)]
+    pub no_headers: bool,
+    /// Don't use colour (also: the NO_COLOR environment variable)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Log every API request to stderr (method, URL, status, latency); -v=2 also logs watch events
+    #[arg(short = 'v', long = "verbose", global = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "1", default_value = "0", value_name = "LEVEL")]
+    pub verbose: u8,
+}
+
+/// `--request-timeout`: `None` means no limit (kubectl's `0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestTimeout(pub Option<Duration>);
+
+fn parse_request_timeout(s: &str) -> Result<RequestTimeout, String> {
+    let d = parse_kubectl_duration(s)?;
+    Ok(RequestTimeout(if d.is_zero() { None } else { Some(d) }))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable table
+    Table,
+    /// Table with extra columns
+    Wide,
+    /// A JSON report (documented schema)
+    Json,
+    /// The same report as YAML
+    Yaml,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show a StatefulSet per ordinal: pod, readiness, revision, node, PVCs and PVs
+    #[command(after_help = STATUS_EXAMPLES)]
+    Status(StatusArgs),
+}
+
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  # One StatefulSet, one row per ordinal (missing pods and unbound PVCs included)
+  kubectl sts status web
+
+  # Every StatefulSet in the namespace, one line each
+  kubectl sts status
+
+  # Every StatefulSet in the cluster with label app=db, as JSON
+  kubectl sts status -A -l app=db -o json";
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The StatefulSet to show; without it, list every StatefulSet in scope
+    pub name: Option<String>,
+    /// List StatefulSets across all namespaces
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Label selector to filter StatefulSets (e.g. app=web,tier!=cache)
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+}

@@ -1,0 +1,3 @@
+//! One module per subcommand: gather (kube) -> decide (model) -> render.
+
+pub mod status;

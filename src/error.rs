@@ -1,0 +1,307 @@
+//! One-line errors with a fix, and the exit codes scripts rely on.
+//!
+//! Every failure reaches the user as a single line on stderr that names the object and
+//! says what to do, never a panic or a raw API body.
+
+use std::fmt;
+
+/// Documented exit codes (see `--help` and the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    /// The verdict failed: not settled, data lost, rollout stuck, orphans found.
+    Failed = 1,
+    /// Usage error or bad input, including a StatefulSet, namespace or context that does not exist.
+    Usage = 2,
+    /// API or cluster error: unreachable, unauthorized, forbidden, server errors.
+    Api = 3,
+    Timeout = 4,
+    Interrupted = 130,
+}
+
+#[derive(Debug)]
+pub struct CliError {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl CliError {
+    pub fn new(exit: Exit, message: impl Into<String>) -> CliError {
+        CliError {
+            exit,
+            message: message.into(),
+        }
+    }
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError::new(Exit::Usage, message)
+    }
+    pub fn api(message: impl Into<String>) -> CliError {
+        CliError::new(Exit::Api, message)
+    }
+    pub fn failed(message: impl Into<String>) -> CliError {
+        CliError::new(Exit::Failed, message)
+    }
+    pub fn timeout(message: impl Into<String>) -> CliError {
+        CliError::new(Exit::Timeout, message)
+    }
+}
+
+pub type Result<T, E = CliError> = std::result::Result<T, E>;
+
+/// What a request was about, so an error can name it: `get statefulset "web" in namespace "prod"`.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub verb: &'static str,
+    /// Singular, lowercase kind as a user writes it: `statefulset`, `pod`, `persistentvolumeclaim`.
+    pub kind: &'static str,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+}
+
+impl Target {
+    pub fn new(verb: &'static str, kind: &'static str, name: Option<&str>, namespace: Option<&str>) -> Target {
+        Target {
+            verb,
+            kind,
+            name: name.map(str::to_string),
+            namespace: namespace.map(str::to_string),
+        }
+    }
+
+    fn object(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{} \"{n}\"", self.kind),
+            None => format!("{}s", self.kind),
+        }
+    }
+
+    fn scope(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!(" in namespace \"{ns}\""),
+            None => String::new(),
+        }
+    }
+}
+
+/// Where requests go, for messages about reaching it.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub server: String,
+    pub context: String,
+}
+
+/// Turn a kube error into one line that names the object and the fix.
+pub fn from_kube(err: &kube::Error, target: &Target, endpoint: &Endpoint) -> CliError {
+    match err {
+        kube::Error::Api(status) => from_status(status.code, &status.reason, &status.message, target, endpoint),
+        other => unreachable_server(&other.to_string(), endpoint),
+    }
+}
+
+pub fn from_status(code: u16, reason: &str, message: &str, target: &Target, endpoint: &Endpoint) -> CliError {
+    let ctx = &endpoint.context;
+    match code {
+        401 => CliError::api(format!(
+            "the API server at {} (context \"{ctx}\") rejected your credentials (401 Unauthorized): \
+             log in again or refresh the token in your kubeconfig",
+            endpoint.server
+        )),
+        403 => CliError::api(forbidden_line(message, target)),
+        404 => {
+            let hint = if target.namespace.is_some() {
+                "check the name, or pick the namespace with -n NAMESPACE (list everything with -A)"
+            } else {
+                "check the name"
+            };
+            CliError::usage(format!("{} not found{}: {hint}", target.object(), target.scope()))
+        }
+        409 => CliError::api(format!(
+            "cannot {} {}{}: {} (someone else changed it; re-run to use the latest version)",
+            target.verb,
+            target.object(),
+            target.scope(),
+            first_line(message)
+        )),
+        422 | 400 => CliError::usage(format!(
+            "cannot {} {}{}: {}",
+            target.verb,
+            target.object(),
+            target.scope(),
+            first_line(message)
+        )),
+        429 => CliError::api(format!(
+            "the API server at {} is throttling requests (429 TooManyRequests) and retries ran out: try again later",
+            endpoint.server
+        )),
+        504 | 408 => CliError::timeout(format!(
+            "the API server at {} timed out on {} {}{} ({code} {reason}): retry, or raise --request-timeout",
+            endpoint.server,
+            target.verb,
+            target.object(),
+            target.scope()
+        )),
+        c if c >= 500 => CliError::api(format!(
+            "the API server at {} failed to {} {}{} ({c} {reason}: {}): retry later or check the control plane",
+            endpoint.server,
+            target.verb,
+            target.object(),
+            target.scope(),
+            first_line(message)
+        )),
+        c => CliError::api(format!(
+            "cannot {} {}{}: {} ({c} {reason})",
+            target.verb,
+            target.object(),
+            target.scope(),
+            first_line(message)
+        )),
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("").trim()
+}
+
+/// `statefulsets.apps "web" is forbidden: User "viewer" cannot patch resource
+/// "statefulsets/scale" in API group "apps" in the namespace "default"` becomes
+/// `forbidden: user "viewer" may not patch statefulsets/scale in namespace "default" ...`.
+fn forbidden_line(message: &str, target: &Target) -> String {
+    let quoted_after = |key: &str| -> Option<String> {
+        let rest = &message[message.find(key)? + key.len()..];
+        let rest = rest.trim_start().strip_prefix('"')?;
+        Some(rest[..rest.find('"')?].to_string())
+    };
+    let user = quoted_after("User").unwrap_or_else(|| "you".into());
+    let verb = message
+        .find("cannot ")
+        .map(|i| {
+            message[i + 7..]
+                .split_whitespace()
+                .next()
+                .unwrap_or(target.verb)
+                .to_string()
+        })
+        .unwrap_or_else(|| target.verb.to_string());
+    let resource = quoted_after("resource").unwrap_or_else(|| format!("{}s", target.kind));
+    let group = quoted_after("API group").filter(|g| !g.is_empty());
+    let scope = match quoted_after("namespace") {
+        Some(ns) => format!(" in namespace \"{ns}\""),
+        None if message.contains("cluster scope") => " at cluster scope".into(),
+        None => target.scope(),
+    };
+    let res = match group {
+        Some(g) => format!("{resource} (API group {g})"),
+        None => resource,
+    };
+    format!(
+        "forbidden: user \"{user}\" may not {verb} {res}{scope}: ask your cluster admin for a Role granting it (docs/rbac.yaml lists what each command needs)"
+    )
+}
+
+/// The server could not be reached or the connection broke.
+pub fn unreachable_server(detail: &str, endpoint: &Endpoint) -> CliError {
+    let lower = detail.to_lowercase();
+    let why = if lower.contains("connection refused") {
+        "connection refused"
+    } else if lower.contains("dns") || lower.contains("failed to lookup") || lower.contains("name or service not known")
+    {
+        "the host name does not resolve"
+    } else if lower.contains("certificate") || lower.contains("tls") {
+        "TLS handshake failed"
+    } else if lower.contains("timed out") || lower.contains("timeout") {
+        "connection timed out"
+    } else if lower.contains("reset") || lower.contains("closed") || lower.contains("broken pipe") {
+        "the connection was closed"
+    } else {
+        "connection failed"
+    };
+    CliError::api(format!(
+        "cannot reach the API server at {} (context \"{}\"): {why}: check that the cluster is up and that --context/--kubeconfig point at it",
+        endpoint.server, endpoint.context
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep() -> Endpoint {
+        Endpoint {
+            server: "https://10.0.0.1:6443".into(),
+            context: "prod".into(),
+        }
+    }
+
+    #[test]
+    fn forbidden_names_verb_and_resource() {
+        let t = Target::new("patch", "statefulset", Some("web"), Some("default"));
+        let e = from_status(
+            403,
+            "Forbidden",
+            "statefulsets.apps \"web\" is forbidden: User \"viewer\" cannot patch resource \"statefulsets/scale\" in API group \"apps\" in the namespace \"default\"",
+            &t,
+            &ep(),
+        );
+        assert_eq!(e.exit, Exit::Api);
+        assert!(
+            e.message
+                .contains("user \"viewer\" may not patch statefulsets/scale (API group apps) in namespace \"default\""),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains('\n'));
+    }
+
+    #[test]
+    fn forbidden_cluster_scope() {
+        let t = Target::new("list", "persistentvolume", None, None);
+        let e = from_status(
+            403,
+            "Forbidden",
+            "persistentvolumes is forbidden: User \"viewer\" cannot list resource \"persistentvolumes\" in API group \"\" at the cluster scope",
+            &t,
+            &ep(),
+        );
+        assert!(
+            e.message.contains("may not list persistentvolumes at cluster scope"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn not_found_suggests_namespace() {
+        let t = Target::new("get", "statefulset", Some("nosuch"), Some("default"));
+        let e = from_status(404, "NotFound", "statefulsets.apps \"nosuch\" not found", &t, &ep());
+        assert_eq!(e.exit, Exit::Usage);
+        assert_eq!(
+            e.message,
+            "statefulset \"nosuch\" not found in namespace \"default\": check the name, or pick the namespace with -n NAMESPACE (list everything with -A)"
+        );
+    }
+
+    #[test]
+    fn unauthorized_names_server_and_context() {
+        let t = Target::new("get", "statefulset", Some("web"), Some("default"));
+        let e = from_status(401, "Unauthorized", "Unauthorized", &t, &ep());
+        assert!(e.message.contains("https://10.0.0.1:6443") && e.message.contains("\"prod\""));
+    }
+
+    #[test]
+    fn unreachable_is_classified() {
+        let e = unreachable_server(
+            "client error (Connect): tcp connect error: Connection refused (os error 111)",
+            &ep(),
+        );
+        assert!(e.message.contains("connection refused"));
+        assert_eq!(e.exit, Exit::Api);
+    }
+}

@@ -1,0 +1,32 @@
+//! kubectl-sts: operate Kubernetes StatefulSets safely.
+//!
+//! The binary is a thin shell over this library: [`run`] parses nothing itself, it
+//! takes parsed [`cli::Cli`] arguments, dispatches the subcommand and returns the
+//! documented exit code. Commands follow one shape: gather (kube) -> decide (pure
+//! [`model`]) -> render.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod gather;
+pub mod kubeconfig;
+pub mod model;
+pub mod render;
+
+use crate::cli::{Cli, Command};
+use crate::error::{CliError, Exit};
+
+/// Run one invocation. Ctrl-C ends it with exit 130 (commands that change the cluster
+/// install their own handling so they can say what state they left behind).
+pub async fn run(cli: &Cli) -> Result<Exit, CliError> {
+    tokio::select! {
+        r = dispatch(cli) => r,
+        _ = tokio::signal::ctrl_c() => Err(CliError::new(Exit::Interrupted, "interrupted: nothing was changed")),
+    }
+}
+
+async fn dispatch(cli: &Cli) -> Result<Exit, CliError> {
+    match &cli.command {
+        Command::Status(args) => commands::status::run(&cli.global, args).await,
+    }
+}

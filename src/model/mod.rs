@@ -1,0 +1,7 @@
+//! Pure StatefulSet knowledge: no I/O, exhaustively unit-tested. Commands gather
+//! objects from the API server and hand them here to decide.
+
+pub mod duration;
+pub mod ordinals;
+pub mod pods;
+pub mod statefulset;
