@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod confirm;
 pub mod error;
 pub mod gather;
 pub mod kubeconfig;
