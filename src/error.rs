@@ -102,8 +102,20 @@ pub struct Endpoint {
 pub fn from_kube(err: &kube::Error, target: &Target, endpoint: &Endpoint) -> CliError {
     match err {
         kube::Error::Api(status) => from_status(status.code, &status.reason, &status.message, target, endpoint),
-        other => unreachable_server(&other.to_string(), endpoint),
+        other => unreachable_server(&error_chain(other), endpoint),
     }
+}
+
+/// An error and all its sources on one line (kube's Display shows only the outermost).
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut msg = err.to_string();
+    let mut src = err.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg.replace('\n', " ")
 }
 
 pub fn from_status(code: u16, reason: &str, message: &str, target: &Target, endpoint: &Endpoint) -> CliError {

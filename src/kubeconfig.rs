@@ -172,14 +172,7 @@ fn no_kubeconfig_present() -> bool {
 }
 
 fn kubeconfig_error(e: &KubeconfigError) -> String {
-    // kube's messages nest the cause; keep one line.
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg = format!("{msg}: {s}");
-        src = s.source();
-    }
-    msg.replace('\n', " ")
+    crate::error::error_chain(e)
 }
 
 /// `-v`: one stderr line per API request: method, URL, status, latency.
