@@ -1,0 +1,737 @@
+//! The node: kube-scheduler's binding and the kubelet's pod lifecycle, one task per pod
+//! (pkg/kubelet pod workers), with the sim's configurable delays.
+//!
+//! Status steps follow watch-pods.jsonl: PodScheduled=False/Unschedulable while a
+//! claim is unbound (`FailedScheduling`), PodScheduled=True (`Scheduled`), then
+//! Initialized + Ready/ContainersReady=False with containers `ContainerCreating`, then
+//! Running (`Pulled`/`Created`/`Started`), then Ready after the ready delay. On
+//! deletion: `Killing`, Ready=False with containers terminated, the final
+//! zero-grace delete, then the object is gone.
+//!
+//! Faults (crate::annotations): never-ready, crash-loop, image-pull-fail,
+//! unschedulable, data-loss, and per-pod delays.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::{Notify, broadcast, watch};
+
+use super::events::{self, Source};
+use super::util::{self, is_terminating, name, uid};
+use crate::annotations;
+use crate::context::Context;
+use crate::store::{EventType, Key, now_rfc3339};
+
+const HOST_IP: &str = "198.18.1.1";
+const PREEMPTION: &str = "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
+
+struct PodWorker {
+    ns: String,
+    tx: watch::Sender<Option<Arc<Value>>>,
+    nudge: Arc<Notify>,
+}
+
+struct Node {
+    ctx: Arc<Context>,
+    /// Volumes a pod has used, for the data-loss fault.
+    used_volumes: Mutex<HashSet<String>>,
+    next_ip: AtomicU32,
+}
+
+pub fn spawn(ctx: Arc<Context>) {
+    let mut rx = ctx.store.subscribe();
+    let node = Arc::new(Node {
+        ctx: ctx.clone(),
+        used_volumes: Mutex::new(HashSet::new()),
+        next_ip: AtomicU32::new(10),
+    });
+    tokio::spawn(async move {
+        let mut workers: HashMap<String, PodWorker> = HashMap::new();
+        for p in node.ctx.store.list("pods", None).0 {
+            dispatch(&node, &mut workers, EventType::Added, p);
+        }
+        loop {
+            match rx.recv().await {
+                Ok(ev) if ev.key.plural == "pods" => dispatch(&node, &mut workers, ev.kind, ev.object),
+                Ok(ev) if ev.key.plural == "persistentvolumeclaims" => {
+                    for w in workers.values().filter(|w| w.ns == ev.key.namespace) {
+                        w.nudge.notify_one();
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let live: HashMap<String, Arc<Value>> = node
+                        .ctx
+                        .store
+                        .list("pods", None)
+                        .0
+                        .into_iter()
+                        .map(|p| (uid(&p).to_string(), p))
+                        .collect();
+                    let gone: Vec<String> = workers.keys().filter(|u| !live.contains_key(*u)).cloned().collect();
+                    for u in gone {
+                        if let Some(w) = workers.remove(&u) {
+                            let _ = w.tx.send(None);
+                        }
+                        node.ctx.runtime.remove_pod(&u);
+                    }
+                    for p in live.into_values() {
+                        dispatch(&node, &mut workers, EventType::Modified, p);
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
+fn dispatch(node: &Arc<Node>, workers: &mut HashMap<String, PodWorker>, kind: EventType, pod: Arc<Value>) {
+    let pod_uid = uid(&pod).to_string();
+    if kind == EventType::Deleted {
+        if let Some(w) = workers.remove(&pod_uid) {
+            let _ = w.tx.send(None);
+        }
+        node.ctx.runtime.remove_pod(&pod_uid);
+        return;
+    }
+    if let Some(w) = workers.get(&pod_uid) {
+        let _ = w.tx.send(Some(pod));
+        return;
+    }
+    let (tx, rx) = watch::channel(Some(pod.clone()));
+    let nudge = Arc::new(Notify::new());
+    workers.insert(
+        pod_uid,
+        PodWorker {
+            ns: util::namespace(&pod).to_string(),
+            tx,
+            nudge: nudge.clone(),
+        },
+    );
+    let node = node.clone();
+    tokio::spawn(async move {
+        let mut w = Worker {
+            node,
+            rx,
+            nudge,
+            key: Key::new("pods", util::namespace(&pod), name(&pod)),
+            uid: uid(&pod).to_string(),
+        };
+        w.run().await;
+    });
+}
+
+/// Why a pod worker stops what it is doing.
+enum Stop {
+    /// The pod is terminating: shut it down.
+    Terminate,
+    /// The pod object is gone.
+    Gone,
+}
+
+struct Worker {
+    node: Arc<Node>,
+    rx: watch::Receiver<Option<Arc<Value>>>,
+    nudge: Arc<Notify>,
+    key: Key,
+    uid: String,
+}
+
+fn ann<'a>(pod: &'a Value, a: &str) -> Option<&'a str> {
+    pod["metadata"]["annotations"][a].as_str()
+}
+
+fn flag(pod: &Value, a: &str) -> bool {
+    ann(pod, a).is_some_and(|v| v != "false")
+}
+
+fn delay(pod: &Value, a: &str, default: Duration) -> Duration {
+    ann(pod, a).and_then(annotations::parse_duration).unwrap_or(default)
+}
+
+fn containers(pod: &Value) -> Vec<Value> {
+    pod["spec"]["containers"].as_array().cloned().unwrap_or_default()
+}
+
+fn container_names(pod: &Value) -> Vec<String> {
+    containers(pod)
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// `nginx` -> `docker.io/library/nginx:latest`, as containerd reports images.
+fn image_ref(image: &str) -> String {
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let tagged = if last.contains(':') || last.contains('@') {
+        image.to_string()
+    } else {
+        format!("{image}:latest")
+    };
+    let first = tagged.split('/').next().unwrap_or("");
+    if !tagged.contains('/') {
+        format!("docker.io/library/{tagged}")
+    } else if first.contains('.') || first.contains(':') || first == "localhost" {
+        tagged
+    } else {
+        format!("docker.io/{tagged}")
+    }
+}
+
+fn hex64(seed: &str) -> String {
+    let mut out = String::new();
+    let mut h = super::revisions::fnv1_32(seed.as_bytes());
+    while out.len() < 64 {
+        h = h.wrapping_mul(0x0100_0193) ^ 0x5bd1_e995;
+        out.push_str(&format!("{h:08x}"));
+    }
+    out
+}
+
+fn unready_message(pod: &Value) -> String {
+    format!("containers with unready status: [{}]", container_names(pod).join(" "))
+}
+
+fn cond(type_: &str, status: bool, since: &str, reason: Option<&str>, message: Option<String>) -> Value {
+    let mut c = json!({"type": type_, "status": if status { "True" } else { "False" }, "lastProbeTime": null, "lastTransitionTime": since});
+    if let Some(r) = reason {
+        c["reason"] = json!(r);
+    }
+    if let Some(m) = message {
+        c["message"] = json!(m);
+    }
+    c
+}
+
+impl Worker {
+    fn ctx(&self) -> &Context {
+        &self.node.ctx
+    }
+
+    fn current(&self) -> Option<Arc<Value>> {
+        self.rx.borrow().clone()
+    }
+
+    /// The pod now, or why to stop.
+    fn check(&self) -> Result<Arc<Value>, Stop> {
+        match self.current() {
+            None => Err(Stop::Gone),
+            Some(p) if is_terminating(&p) => Err(Stop::Terminate),
+            Some(p) => Ok(p),
+        }
+    }
+
+    /// Sleep, waking early to stop.
+    async fn pause(&mut self, d: Duration) -> Result<(), Stop> {
+        let deadline = tokio::time::Instant::now() + d;
+        loop {
+            self.check()?;
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => return Ok(()),
+                r = self.rx.changed() => if r.is_err() { return Err(Stop::Gone) },
+            }
+        }
+    }
+
+    /// Wait for a change of the pod or of a claim in its namespace.
+    async fn wait_change(&mut self) -> Result<(), Stop> {
+        tokio::select! {
+            r = self.rx.changed() => if r.is_err() { return Err(Stop::Gone) },
+            _ = self.nudge.notified() => {}
+        }
+        self.check().map(|_| ())
+    }
+
+    /// Write the pod's status (kubelet status manager); skipped when unchanged.
+    fn write(&self, f: impl FnOnce(&mut Value)) -> Option<Arc<Value>> {
+        let uid = self.uid.clone();
+        self.ctx()
+            .store
+            .modify(&self.key, |p| {
+                if util::uid(p) != uid {
+                    return Err(crate::error::ApiError::new(409, "Conflict", "pod was replaced"));
+                }
+                f(p);
+                Ok(())
+            })
+            .ok()
+    }
+
+    fn event(&self, pod: &Value, container: Option<&str>, type_: &str, reason: &str, message: &str) {
+        let fp = container.map(|c| format!("spec.containers{{{c}}}"));
+        events::record_from(
+            &self.ctx().store,
+            pod,
+            type_,
+            reason,
+            message,
+            &Source {
+                component: "kubelet",
+                host: Some(&self.ctx().config.node_name),
+                field_path: fp.as_deref(),
+            },
+        );
+    }
+
+    async fn run(&mut self) {
+        let r = self.lifecycle().await;
+        match r {
+            Err(Stop::Terminate) => self.terminate().await,
+            Err(Stop::Gone) | Ok(()) => {}
+        }
+    }
+
+    async fn lifecycle(&mut self) -> Result<(), Stop> {
+        self.schedule().await?;
+        let pod = self.check()?;
+        if util::phase(&pod) == "Running" && pod["status"]["containerStatuses"].is_array() {
+            // Already running (the sim restarted over a saved store): just wait.
+            loop {
+                self.wait_change().await?;
+            }
+        }
+        let start_delay = delay(&pod, annotations::START_DELAY, self.ctx().config.pod_start_delay);
+        let ready_delay = delay(&pod, annotations::READY_DELAY, self.ctx().config.pod_ready_delay);
+        self.container_creating();
+        self.pause(start_delay).await?;
+        let pod = self.check()?;
+        if flag(&pod, annotations::IMAGE_PULL_FAIL) {
+            return self.image_pull_backoff().await;
+        }
+        self.prepare_volumes(&pod).await;
+        if let Some(code) = ann(&pod, annotations::CRASH_LOOP).filter(|v| *v != "false") {
+            let code: i64 = code.parse().unwrap_or(2);
+            return self.crash_loop(code).await;
+        }
+        let never_ready = flag(&pod, annotations::NEVER_READY);
+        let ready_now = !never_ready && ready_delay.is_zero();
+        self.start_containers(&pod, ready_now);
+        if never_ready {
+            loop {
+                let pod = self.check()?;
+                for c in container_names(&pod) {
+                    self.event(&pod, Some(&c), "Warning", "Unhealthy", "Readiness probe failed: ");
+                }
+                self.pause(Duration::from_secs(2)).await?;
+            }
+        }
+        if !ready_now {
+            self.pause(ready_delay).await?;
+            self.set_ready();
+        }
+        loop {
+            self.wait_change().await?;
+        }
+    }
+
+    /// The scheduler: bind once every claim of the pod is bound.
+    async fn schedule(&mut self) -> Result<(), Stop> {
+        let mut reported: Option<String> = None;
+        loop {
+            let pod = self.check()?;
+            if pod["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()) {
+                return Ok(());
+            }
+            match self.unschedulable_reason(&pod) {
+                Some(msg) => {
+                    if reported.as_deref() != Some(msg.as_str()) {
+                        let now = now_rfc3339();
+                        let m = msg.clone();
+                        if let Some(p) = self.write(|p| {
+                            p["status"]["phase"] = json!("Pending");
+                            p["status"]["conditions"] =
+                                json!([cond("PodScheduled", false, &now, Some("Unschedulable"), Some(m))]);
+                        }) {
+                            events::record_scheduler(
+                                &self.ctx().store,
+                                &p,
+                                "Warning",
+                                "FailedScheduling",
+                                "Scheduling",
+                                &msg,
+                            );
+                        }
+                        reported = Some(msg);
+                    }
+                    self.wait_change().await?;
+                }
+                None => {
+                    let node = self.ctx().config.node_name.clone();
+                    let now = now_rfc3339();
+                    let before = pod.clone();
+                    self.write(|p| {
+                        p["spec"]["nodeName"] = json!(node);
+                        p["status"]["conditions"] = json!([cond("PodScheduled", true, &now, None, None)]);
+                    });
+                    let msg = format!(
+                        "Successfully assigned {}/{} to {node}",
+                        util::namespace(&pod),
+                        name(&pod)
+                    );
+                    events::record_scheduler(&self.ctx().store, &before, "Normal", "Scheduled", "Binding", &msg);
+                    // Continue with the bound pod once its event arrives.
+                    while self
+                        .current()
+                        .is_some_and(|p| p["spec"]["nodeName"].as_str().is_none_or(str::is_empty))
+                    {
+                        self.wait_change().await?;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn unschedulable_reason(&self, pod: &Value) -> Option<String> {
+        if flag(pod, annotations::UNSCHEDULABLE) {
+            return Some(format!(
+                "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. {PREEMPTION}"
+            ));
+        }
+        let ns = util::namespace(pod);
+        for v in pod["spec"]["volumes"].as_array().into_iter().flatten() {
+            let Some(c) = v["persistentVolumeClaim"]["claimName"].as_str() else {
+                continue;
+            };
+            match self.ctx().store.get(&Key::new("persistentvolumeclaims", ns, c)) {
+                None => {
+                    return Some(format!(
+                        "0/1 nodes are available: persistentvolumeclaim \"{c}\" not found. {PREEMPTION}"
+                    ));
+                }
+                Some(claim) if is_terminating(&claim) => {
+                    return Some(format!(
+                        "0/1 nodes are available: persistentvolumeclaim \"{c}\" is being deleted. {PREEMPTION}"
+                    ));
+                }
+                Some(claim) if claim["status"]["phase"].as_str() != Some("Bound") => {
+                    return Some(format!(
+                        "0/1 nodes are available: 1 pod has unbound immediate PersistentVolumeClaims. {PREEMPTION}"
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        None
+    }
+
+    fn container_creating(&self) {
+        let now = now_rfc3339();
+        self.write(|p| {
+            let msg = unready_message(p);
+            let scheduled = util::condition(p, "PodScheduled")
+                .and_then(|c| c["lastTransitionTime"].as_str())
+                .unwrap_or(&now)
+                .to_string();
+            let statuses: Vec<Value> = containers(p)
+                .iter()
+                .map(|c| {
+                    json!({"name": c["name"], "state": {"waiting": {"reason": "ContainerCreating"}}, "lastState": {},
+                           "ready": false, "restartCount": 0, "image": c["image"], "imageID": "", "started": false})
+                })
+                .collect();
+            let st = &mut p["status"];
+            st["phase"] = json!("Pending");
+            st["conditions"] = json!([
+                cond("Initialized", true, &now, None, None),
+                cond("Ready", false, &now, Some("ContainersNotReady"), Some(msg.clone())),
+                cond("ContainersReady", false, &now, Some("ContainersNotReady"), Some(msg)),
+                cond("PodScheduled", true, &scheduled, None, None),
+            ]);
+            st["hostIP"] = json!(HOST_IP);
+            st["hostIPs"] = json!([{"ip": HOST_IP}]);
+            st["startTime"] = json!(now);
+            st["containerStatuses"] = Value::Array(statuses);
+        });
+    }
+
+    /// Mount the pod's volumes: create the sandbox; for the data-loss fault, wipe a
+    /// volume that an earlier pod used.
+    async fn prepare_volumes(&self, pod: &Arc<Value>) {
+        let ns = util::namespace(pod);
+        let mut pvs = Vec::new();
+        for v in pod["spec"]["volumes"].as_array().into_iter().flatten() {
+            if let Some(c) = v["persistentVolumeClaim"]["claimName"].as_str()
+                && let Some(claim) = self.ctx().store.get(&Key::new("persistentvolumeclaims", ns, c))
+                && let Some(pv) = claim["spec"]["volumeName"].as_str()
+            {
+                pvs.push(pv.to_string());
+            }
+        }
+        let data_loss = flag(pod, annotations::DATA_LOSS);
+        for pv in &pvs {
+            let seen = !self.node.used_volumes.lock().unwrap().insert(pv.clone());
+            if data_loss && seen {
+                self.ctx().runtime.wipe_volume(pv);
+            }
+        }
+        let ctx = self.node.ctx.clone();
+        let p = pod.clone();
+        let _ = tokio::task::spawn_blocking(move || ctx.runtime.prepare_pod(&p)).await;
+    }
+
+    fn container_ids(&self, pod: &Value, restart: i64) -> Vec<String> {
+        container_names(pod)
+            .iter()
+            .map(|c| format!("containerd://{}", hex64(&format!("{}/{c}/{restart}", self.uid))))
+            .collect()
+    }
+
+    fn start_events(&self, pod: &Value) {
+        for c in containers(pod) {
+            let cname = c["name"].as_str().unwrap_or("");
+            let image = c["image"].as_str().unwrap_or("");
+            let msg = format!("Container image \"{image}\" already present on machine");
+            self.event(pod, Some(cname), "Normal", "Pulled", &msg);
+            self.event(
+                pod,
+                Some(cname),
+                "Normal",
+                "Created",
+                &format!("Created container {cname}"),
+            );
+            self.event(
+                pod,
+                Some(cname),
+                "Normal",
+                "Started",
+                &format!("Started container {cname}"),
+            );
+        }
+    }
+
+    fn pod_ip(&self) -> String {
+        let n = self.node.next_ip.fetch_add(1, Ordering::Relaxed);
+        format!("198.19.{}.{}", (n / 250) % 250, n % 250 + 1)
+    }
+
+    fn start_containers(&self, pod: &Value, ready: bool) {
+        self.start_events(pod);
+        let now = now_rfc3339();
+        let ip = self.pod_ip();
+        let ids = self.container_ids(pod, 0);
+        self.write(|p| {
+            let statuses: Vec<Value> = containers(p)
+                .iter()
+                .zip(ids)
+                .map(|(c, id)| {
+                    let image = c["image"].as_str().unwrap_or("");
+                    json!({"name": c["name"], "state": {"running": {"startedAt": now}}, "lastState": {},
+                           "ready": ready, "restartCount": 0, "image": image_ref(image),
+                           "imageID": format!("sha256:{}", hex64(&image_ref(image))), "containerID": id, "started": true})
+                })
+                .collect();
+            let st = &mut p["status"];
+            st["phase"] = json!("Running");
+            st["podIP"] = json!(ip);
+            st["podIPs"] = json!([{"ip": ip}]);
+            st["containerStatuses"] = Value::Array(statuses);
+            if ready {
+                set_ready_conditions(st, &now);
+            }
+        });
+    }
+
+    fn set_ready(&self) {
+        let now = now_rfc3339();
+        self.write(|p| {
+            if let Some(cs) = p["status"]["containerStatuses"].as_array_mut() {
+                for c in cs {
+                    c["ready"] = json!(true);
+                }
+            }
+            set_ready_conditions(&mut p["status"], &now);
+        });
+    }
+
+    /// ErrImagePull, then ImagePullBackOff, retried with a short bounded back-off.
+    async fn image_pull_backoff(&mut self) -> Result<(), Stop> {
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            let pod = self.check()?;
+            for c in containers(&pod) {
+                let cname = c["name"].as_str().unwrap_or("");
+                let image = c["image"].as_str().unwrap_or("");
+                self.event(
+                    &pod,
+                    Some(cname),
+                    "Normal",
+                    "Pulling",
+                    &format!("Pulling image \"{image}\""),
+                );
+                let why = format!(
+                    "rpc error: code = Unknown desc = failed to pull and unpack image \"{}\": failed to resolve reference \"{}\": not found",
+                    image_ref(image),
+                    image_ref(image)
+                );
+                self.event(
+                    &pod,
+                    Some(cname),
+                    "Warning",
+                    "Failed",
+                    &format!("Failed to pull image \"{image}\": {why}"),
+                );
+                self.event(&pod, Some(cname), "Warning", "Failed", "Error: ErrImagePull");
+                self.set_waiting("ErrImagePull", &why);
+            }
+            self.pause(backoff).await?;
+            let pod = self.check()?;
+            for c in containers(&pod) {
+                let cname = c["name"].as_str().unwrap_or("");
+                let image = c["image"].as_str().unwrap_or("");
+                let msg = format!("Back-off pulling image \"{image}\"");
+                self.event(&pod, Some(cname), "Normal", "BackOff", &msg);
+                self.event(&pod, Some(cname), "Warning", "Failed", "Error: ImagePullBackOff");
+                self.set_waiting("ImagePullBackOff", &msg);
+            }
+            self.pause(backoff).await?;
+            backoff = (backoff * 2).min(Duration::from_secs(3));
+        }
+    }
+
+    fn set_waiting(&self, reason: &str, message: &str) {
+        self.write(|p| {
+            if let Some(cs) = p["status"]["containerStatuses"].as_array_mut() {
+                for c in cs {
+                    c["state"] = json!({"waiting": {"reason": reason, "message": message}});
+                }
+            }
+        });
+    }
+
+    /// The container exits with `code` right after each start; restarts count up,
+    /// `lastState.terminated` keeps the last exit, `CrashLoopBackOff` in between.
+    async fn crash_loop(&mut self, code: i64) -> Result<(), Stop> {
+        let mut backoff = Duration::from_millis(250);
+        let ip = self.pod_ip();
+        let mut restarts = 0i64;
+        let mut last: Option<Value> = None;
+        loop {
+            let pod = self.check()?;
+            self.start_events(&pod);
+            let started = now_rfc3339();
+            let ids = self.container_ids(&pod, restarts);
+            let terminated = json!({"exitCode": code, "reason": "Error", "startedAt": started,
+                                    "finishedAt": started, "containerID": ids.first().cloned().unwrap_or_default()});
+            let pod_desc = format!("{}_{}({})", name(&pod), util::namespace(&pod), self.uid);
+            let prev = last.clone();
+            let secs = backoff.as_secs().max(10) * (1 << restarts.min(5));
+            self.write(|p| {
+                let statuses: Vec<Value> = containers(p)
+                    .iter()
+                    .zip(&ids)
+                    .map(|(c, id)| {
+                        let image = c["image"].as_str().unwrap_or("");
+                        let cname = c["name"].as_str().unwrap_or("");
+                        json!({"name": cname,
+                               "state": {"waiting": {"reason": "CrashLoopBackOff",
+                                 "message": format!("back-off {secs}s restarting failed container={cname} pod={pod_desc}")}},
+                               "lastState": {"terminated": terminated},
+                               "ready": false, "restartCount": restarts, "image": image_ref(image),
+                               "imageID": format!("sha256:{}", hex64(&image_ref(image))), "containerID": id, "started": false})
+                    })
+                    .collect();
+                let st = &mut p["status"];
+                st["phase"] = json!("Running");
+                st["podIP"] = json!(ip);
+                st["podIPs"] = json!([{"ip": ip}]);
+                st["containerStatuses"] = Value::Array(statuses);
+            });
+            let _ = prev;
+            last = Some(terminated);
+            for c in container_names(&pod) {
+                self.event(
+                    &pod,
+                    Some(&c),
+                    "Warning",
+                    "BackOff",
+                    "Back-off restarting failed container",
+                );
+            }
+            self.pause(backoff).await?;
+            restarts += 1;
+            backoff = (backoff * 2).min(Duration::from_secs(3));
+        }
+    }
+
+    /// Graceful termination: Killing, containers stopped (Ready=False), then after
+    /// min(termination delay, grace period) the final zero-grace delete.
+    async fn terminate(&mut self) {
+        let Some(pod) = self.current() else { return };
+        let store = self.ctx().store.clone();
+        let grace = pod["metadata"]["deletionGracePeriodSeconds"].as_i64().unwrap_or(30);
+        if grace > 0 && pod["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()) {
+            let started = pod["status"]["containerStatuses"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|c| !c["state"]["running"].is_null()));
+            if started {
+                for c in container_names(&pod) {
+                    self.event(&pod, Some(&c), "Normal", "Killing", &format!("Stopping container {c}"));
+                }
+            }
+            let now = now_rfc3339();
+            self.write(|p| {
+                let msg = unready_message(p);
+                if let Some(cs) = p["status"]["containerStatuses"].as_array_mut() {
+                    for c in cs {
+                        if let Some(run) = c["state"]["running"].as_object() {
+                            let since = run.get("startedAt").cloned().unwrap_or(json!(now));
+                            c["state"] = json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": since,
+                                                "finishedAt": now, "containerID": c["containerID"]}});
+                        }
+                        c["ready"] = json!(false);
+                        c["started"] = json!(false);
+                    }
+                }
+                if let Some(conds) = p["status"]["conditions"].as_array_mut() {
+                    for c in conds {
+                        let t = c["type"].as_str().unwrap_or("");
+                        if (t == "Ready" || t == "ContainersReady") && c["status"].as_str() != Some("False") {
+                            *c = cond(t, false, &now, Some("ContainersNotReady"), Some(msg.clone()));
+                        }
+                    }
+                }
+            });
+            let d = delay(
+                &pod,
+                annotations::TERMINATION_DELAY,
+                self.ctx().config.termination_delay,
+            )
+            .min(Duration::from_secs(grace as u64));
+            let deadline = tokio::time::Instant::now() + d;
+            loop {
+                let g = self
+                    .current()
+                    .map(|p| p["metadata"]["deletionGracePeriodSeconds"].as_i64().unwrap_or(30));
+                match g {
+                    None => return,
+                    Some(0) => break,
+                    _ => {}
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline) => break,
+                    r = self.rx.changed() => if r.is_err() { return },
+                }
+            }
+            let _ = store.delete(&self.key, Some(0), Some(&self.uid), None);
+        }
+        if store.get(&self.key).is_some_and(|p| uid(&p) == self.uid) {
+            store.remove(&self.key);
+        }
+        self.ctx().runtime.remove_pod(&self.uid);
+    }
+}
+
+fn set_ready_conditions(st: &mut Value, now: &str) {
+    if let Some(conds) = st["conditions"].as_array_mut() {
+        for c in conds {
+            let t = c["type"].as_str().unwrap_or("").to_string();
+            if (t == "Ready" || t == "ContainersReady") && c["status"].as_str() != Some("True") {
+                *c = cond(&t, true, now, None, None);
+            }
+        }
+    }
+}
