@@ -13,6 +13,7 @@ pub mod api;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod exec;
 pub mod faults;
 pub mod reqlog;
 pub mod resources;
