@@ -133,8 +133,6 @@ async fn start_ordinal_and_parallel() {
     let mut s = sts("db", 3);
     s["spec"]["ordinals"] = json!({"start": 5});
     s["spec"]["podManagementPolicy"] = json!("Parallel");
-    let mut ps = h.ctx.config.clone();
-    ps.pod_start_delay = std::time::Duration::from_millis(10);
     let mut rx = h.store().subscribe();
     h.create_sts(s);
     h.wait_ready(&["db-5", "db-6", "db-7"]).await;
@@ -278,10 +276,12 @@ async fn on_delete_only_replaces_deleted_pods() {
 
 #[tokio::test]
 async fn max_unavailable_two_replaces_two_at_a_time() {
-    let mut cfg = sts_sim::config::SimConfig::default();
-    cfg.pod_ready_delay = std::time::Duration::from_millis(300);
-    cfg.pod_start_delay = std::time::Duration::from_millis(10);
-    cfg.termination_delay = std::time::Duration::from_millis(10);
+    let cfg = sts_sim::config::SimConfig {
+        pod_ready_delay: std::time::Duration::from_millis(300),
+        pod_start_delay: std::time::Duration::from_millis(10),
+        termination_delay: std::time::Duration::from_millis(10),
+        ..Default::default()
+    };
     let h = start_with(cfg);
     let mut s = sts("web", 4);
     s["spec"]["podManagementPolicy"] = json!("Parallel");
