@@ -12,6 +12,7 @@ pub mod annotations;
 pub mod api;
 pub mod config;
 pub mod context;
+pub mod controllers;
 pub mod error;
 pub mod exec;
 pub mod faults;
@@ -123,6 +124,5 @@ pub fn kubeconfig_yaml(url: &str) -> String {
 }
 
 fn spawn_controllers(ctx: &std::sync::Arc<Context>) {
-    // Wired to controllers::spawn once the controllers module is committed.
-    let _ = ctx;
+    controllers::spawn(ctx.clone());
 }

@@ -341,8 +341,9 @@ async fn exec(
     ws: axum::extract::ws::WebSocketUpgrade,
     headers: HeaderMap,
 ) -> Response {
-    let _ = (ctx, info, raw_query, ws, headers);
-    error_response(&ApiError::internal("exec is not available in this build of sts-sim"))
+    let ns = info.namespace.unwrap_or_default();
+    let pod = info.name.unwrap_or_default();
+    crate::exec::handle(ctx, ns, pod, raw_query, ws, headers).await
 }
 
 /// A running API server: supervises the listener so it can go down and come back on
