@@ -60,7 +60,10 @@ impl Kube {
         let retry = RetryPolicy::new(Duration::from_millis(200), Duration::from_secs(2), 4, true)
             .expect("static backoff parameters are valid");
         let client = builder
-            .with_layer(&LogLayer { verbose: args.verbose })
+            .with_layer(&LogLayer {
+                verbose: args.verbose,
+                server: endpoint.server.clone(),
+            })
             .with_layer(&BufferLayer::<http::Request<kube::client::Body>>::new(1024))
             .with_layer(&RetryLayer::new(retry))
             .build();
@@ -179,6 +182,8 @@ fn kubeconfig_error(e: &KubeconfigError) -> String {
 #[derive(Clone)]
 struct LogLayer {
     verbose: u8,
+    /// Requests at this layer carry only a path; the log shows the full URL.
+    server: String,
 }
 
 impl<S> Layer<S> for LogLayer {
@@ -195,6 +200,7 @@ impl<S> Layer<S> for LogLayer {
 struct LogService<S> {
     inner: S,
     verbose: u8,
+    server: String,
 }
 
 impl<S, B, RB> Service<http::Request<B>> for LogService<S>
@@ -215,7 +221,7 @@ where
         if self.verbose == 0 {
             return Box::pin(self.inner.call(req));
         }
-        let (method, uri) = (req.method().clone(), req.uri().clone());
+        let (method, uri) = (req.method().clone(), format!("{}{}", self.server, req.uri()));
         let started = Instant::now();
         let fut = self.inner.call(req);
         Box::pin(async move {
