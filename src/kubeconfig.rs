@@ -192,6 +192,7 @@ impl<S> Layer<S> for LogLayer {
         LogService {
             inner,
             verbose: self.verbose,
+            server: self.server.clone(),
         }
     }
 }
