@@ -96,6 +96,9 @@ pub enum Command {
     /// Show a StatefulSet per ordinal: pod, readiness, revision, node, PVCs and PVs
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
+    /// Report PVCs StatefulSets left behind, with their cost; `prune` deletes them
+    #[command(after_help = ORPHANS_EXAMPLES)]
+    Orphans(OrphansArgs),
 }
 
 const STATUS_EXAMPLES: &str = "\
@@ -119,4 +122,100 @@ pub struct StatusArgs {
     /// Label selector to filter StatefulSets (e.g. app=web,tier!=cache)
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
+}
+
+const ORPHANS_EXAMPLES: &str = "\
+Examples:
+  # Leftover PVCs of StatefulSets in the current namespace, with reclaim policy and cost
+  kubectl sts orphans
+
+  # Every namespace, with access modes, volume mode and last-mounted hints
+  kubectl sts orphans -A -o wide
+
+  # A CI audit over every cluster in the kubeconfig: exit 1 when anything is left behind
+  kubectl sts orphans -A --all-contexts --fail-on-orphans -o json
+
+  # Two clusters side by side; an unreachable one is reported, the other still audited
+  kubectl sts orphans -A --context prod-eu --context prod-us
+
+  # Also show every PVC no pod mounts (what kor and friends report)
+  kubectl sts orphans --include-unmounted
+
+  # See what prune would delete, then delete it (asks on a terminal; --yes in scripts)
+  kubectl sts orphans prune -n shop --dry-run
+  kubectl sts orphans prune -n shop --yes
+
+Reasons: in-use (never listed), scaled-in (ordinal outside [start, start+replicas) of a
+live StatefulSet), statefulset-deleted (confidence high / medium / name-only),
+pending-cleanup (the garbage collector deletes it), unmounted (--include-unmounted).
+Exit codes: 0 done; 1 orphans found with --fail-on-orphans; 2 bad input; 3 API error
+(with several contexts: any cluster that could not be audited).";
+
+/// Where `orphans` looks. `--context` here is repeatable (it replaces the global flag
+/// for this command, so `--context a --context b` audits both clusters).
+#[derive(Debug, Args, Clone, Default)]
+pub struct OrphansScope {
+    /// Look in every namespace
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Label selector for the PVCs to consider (e.g. app=db)
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Kubeconfig context to audit; repeat to audit several clusters concurrently
+    #[arg(long = "context", id = "context", value_name = "NAME", action = clap::ArgAction::Append)]
+    pub contexts: Vec<String>,
+    /// Audit every context in the kubeconfig, concurrently
+    #[arg(long, conflicts_with = "context")]
+    pub all_contexts: bool,
+    /// Also list PVCs no pod mounts that are no StatefulSet's leftovers (labelled unmounted)
+    #[arg(long)]
+    pub include_unmounted: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = false)]
+pub struct OrphansArgs {
+    #[command(subcommand)]
+    pub action: Option<OrphansAction>,
+    #[command(flatten)]
+    pub scope: OrphansScope,
+    /// Exit 1 when any orphan (scaled-in or statefulset-deleted) is found
+    #[arg(long)]
+    pub fail_on_orphans: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrphansAction {
+    /// Delete scaled-in and high-confidence statefulset-deleted PVCs, re-checking each first
+    #[command(after_help = PRUNE_EXAMPLES)]
+    Prune(PruneArgs),
+}
+
+const PRUNE_EXAMPLES: &str = "\
+Examples:
+  # Show the plan (claims, reclaim policies, total capacity) and stop
+  kubectl sts orphans prune -n shop --dry-run
+
+  # Delete after confirming on the terminal
+  kubectl sts orphans prune -n shop
+
+  # In a script (no terminal): --yes is required
+  kubectl sts orphans prune -A -l app=cache --yes
+
+Only scaled-in and high-confidence statefulset-deleted PVCs are deleted, never one a pod
+mounts. Right before each delete the PVC is read again, the namespace's pods are listed
+again, and the delete carries UID and resourceVersion preconditions: a claim that
+changed, got mounted or whose ordinal came back into range is skipped and reported.
+Deleting a PVC whose PV has reclaim policy Delete destroys the data on it.";
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub scope: OrphansScope,
+    /// Show the plan and stop; delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Don't ask for confirmation (required without a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }

@@ -20,6 +20,10 @@ use crate::error::{CliError, Exit};
 /// Run one invocation. Ctrl-C ends it with exit 130 (commands that change the cluster
 /// install their own handling so they can say what state they left behind).
 pub async fn run(cli: &Cli) -> Result<Exit, CliError> {
+    // orphans prune handles Ctrl-C itself: it reports what it deleted and what remains.
+    if matches!(&cli.command, Command::Orphans(a) if commands::orphans::handles_interrupt(a)) {
+        return dispatch(cli).await;
+    }
     tokio::select! {
         r = dispatch(cli) => r,
         _ = tokio::signal::ctrl_c() => Err(CliError::new(Exit::Interrupted, "interrupted: nothing was changed")),
@@ -29,5 +33,6 @@ pub async fn run(cli: &Cli) -> Result<Exit, CliError> {
 async fn dispatch(cli: &Cli) -> Result<Exit, CliError> {
     match &cli.command {
         Command::Status(args) => commands::status::run(&cli.global, args).await,
+        Command::Orphans(args) => commands::orphans::run(&cli.global, args).await,
     }
 }

@@ -1,3 +1,4 @@
 //! One module per subcommand: gather (kube) -> decide (model) -> render.
 
+pub mod orphans;
 pub mod status;

@@ -1,7 +1,9 @@
 //! Pure StatefulSet knowledge: no I/O, exhaustively unit-tested. Commands gather
 //! objects from the API server and hand them here to decide.
 
+pub mod claims;
 pub mod duration;
 pub mod ordinals;
 pub mod pods;
+pub mod quantity;
 pub mod statefulset;
