@@ -485,6 +485,9 @@ async fn pump(
         });
         tx
     });
+    let uid = plan.pod["metadata"]["uid"].as_str().unwrap_or("");
+    let mut stopped = plan.ctx.runtime.stopped(uid);
+    let mut watch_stop = true;
     let mut obuf = vec![0u8; 32 * 1024];
     let mut ebuf = vec![0u8; 32 * 1024];
     let mut exit: Option<std::process::ExitStatus> = None;
@@ -513,6 +516,14 @@ async fn pump(
                 Ok(st) => exit = Some(st),
                 Err(e) => return Some(Outcome::Internal(format!("waiting for the process: {e}"))),
             },
+            // The pod's containers were stopped: SIGKILL, as the runtime does to the
+            // processes of a stopped container (exit 137).
+            r = async { stopped.wait_for(|s| *s).await.is_ok() }, if watch_stop && exit.is_none() => {
+                if r {
+                    let _ = child.start_kill();
+                }
+                watch_stop = false;
+            }
             m = socket.next() => match m {
                 Some(Ok(Message::Binary(b))) => match b.first() {
                     Some(&STDIN) => {

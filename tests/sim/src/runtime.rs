@@ -53,6 +53,9 @@ pub struct Runtime {
     root: PathBuf,
     /// Execs started per pod uid, for [`annotations::EXEC_FAIL`] `after-N`.
     exec_counts: Mutex<HashMap<String, u64>>,
+    /// Per pod uid: flips to true when the pod's sandbox is removed, so running execs
+    /// die with their container.
+    stopped: Mutex<HashMap<String, tokio::sync::watch::Sender<bool>>>,
     /// Serialises the one-time copy of busybox into `images/`.
     busybox_lock: Mutex<()>,
 }
@@ -145,6 +148,7 @@ impl Runtime {
         Ok(Runtime {
             root: root.to_path_buf(),
             exec_counts: Mutex::new(HashMap::new()),
+            stopped: Mutex::new(HashMap::new()),
             busybox_lock: Mutex::new(()),
         })
     }
@@ -218,6 +222,9 @@ impl Runtime {
         }
         let _ = std::fs::remove_dir_all(self.pod_dir(pod_uid));
         self.exec_counts.lock().unwrap().remove(pod_uid);
+        if let Some(tx) = self.stopped.lock().unwrap().remove(pod_uid) {
+            let _ = tx.send(true);
+        }
     }
 
     /// Broken storage: empty a volume's data directory (a fresh `lost+found/` stays, as
@@ -237,6 +244,16 @@ impl Runtime {
             }
         }
         let _ = create_fresh_volume(&dir);
+    }
+
+    /// A receiver that becomes `true` when the pod's sandbox is removed (its containers
+    /// are stopped): an exec holding it kills its process then, as processes exec'd
+    /// into a container die with it.
+    pub fn stopped(&self, pod_uid: &str) -> tokio::sync::watch::Receiver<bool> {
+        let mut map = self.stopped.lock().unwrap();
+        map.entry(pod_uid.to_string())
+            .or_insert_with(|| tokio::sync::watch::channel(false).0)
+            .subscribe()
     }
 
     /// Count one more exec into the pod; returns how many came before it.

@@ -777,3 +777,35 @@ fn first_exec_rootfs_build_is_fast_and_rebuilt_on_image_change() {
         start.elapsed() / 20
     );
 }
+
+#[tokio::test]
+async fn exec_dies_with_its_pod() {
+    let h = harness().await;
+    h.claim("data-web-0");
+    h.running_pod("web-0", json!({}));
+    let (mut ws, _) = raw_connect(
+        &h,
+        "web-0",
+        &q(&["sh", "-c", "echo started; exec sleep 600"]),
+        "v5.channel.k8s.io",
+    )
+    .await
+    .unwrap();
+    let mut frames = Vec::new();
+    let read = async {
+        while let Some(Ok(m)) = ws.next().await {
+            if let tungstenite::Message::Binary(b) = m {
+                if b.as_ref() == b"\x01started\n" {
+                    h.delete_pod("web-0");
+                }
+                frames.push((b[0], b[1..].to_vec()));
+            }
+        }
+    };
+    tokio::time::timeout(TIMEOUT, read)
+        .await
+        .expect("the exec ended with its pod");
+    let status: Value = serde_json::from_slice(&frames.last().unwrap().1).unwrap();
+    assert_eq!(status["reason"], "NonZeroExitCode");
+    assert_eq!(status["details"]["causes"][0]["message"], "137");
+}
