@@ -24,8 +24,15 @@
 //!   remotecommand/websocket.go `createWebSocketStreams`), streams output as the
 //!   process writes it, then writes the status on channel 3 and closes with 1000.
 //!   v1 (`channel.k8s.io`) writes only a failure's message text on channel 3.
+//! - The sandbox (see [`sandbox`]): the container's rootfs at `/` (read-only with
+//!   `securityContext.readOnlyRootFilesystem`), its volumeMounts bound in (PVC -> PV
+//!   data dir, `subPath`, `readOnly` -> EROFS), `/proc`, `/dev`, own pid/uts/ipc
+//!   namespaces, hostname = the pod's, env = PATH/HOSTNAME/HOME + literal `env`, cwd =
+//!   `workingDir` or `/`. argv is passed as is, never through a shell. A missing
+//!   executable is detected first and reported as runc does (`InternalError`).
 //! - A client that goes away kills the process tree (bwrap `--die-with-parent` in its
-//!   own pid namespace).
+//!   own pid namespace); so does the pod's removal ([`crate::runtime::Runtime::remove_pod`]:
+//!   exit 137, as for a stopped container).
 //!
 //! Not implemented: SPDY (`POST` with `Upgrade: SPDY/3.1`): [`handle_request`] answers
 //! it with a 400 `Upgrade request required`, after the same validation, so kubectl's
@@ -427,13 +434,13 @@ async fn start(plan: &Plan) -> Result<tokio::process::Child, String> {
         .map_or(runtime::DEFAULT_PATH, |(_, v)| v.as_str());
     let argv = &plan.opts.command;
     sandbox::resolve_executable(&rootfs, &plan.mounts, &plan.workdir, path_env, &argv[0])?;
-    let wd_host = sandbox::to_host(&rootfs, &plan.mounts, &plan.workdir);
-    if !wd_host.is_dir() {
-        let _ = std::fs::create_dir_all(&wd_host);
-    }
+    sandbox::create_mount_points(&rootfs, &plan.mounts, &plan.workdir)
+        .map_err(|e| format!("preparing mount points: {e}"))?;
     let hostname = runtime::pod_hostname(&plan.pod);
+    let spec = runtime::find_container(&plan.pod, &plan.container);
     let sb = Sandbox {
         rootfs: &rootfs,
+        read_only_root: spec.is_some_and(|c| c["securityContext"]["readOnlyRootFilesystem"] == true),
         mounts: &plan.mounts,
         hostname: &hostname,
         workdir: &plan.workdir,

@@ -461,6 +461,29 @@ async fn read_only_mount_rejects_writes() {
 }
 
 #[tokio::test]
+async fn read_only_root_filesystem_keeps_volumes_writable() {
+    let h = harness().await;
+    let pv = h.claim("data-web-0");
+    h.running_pod(
+        "web-0",
+        json!({"spec": {"containers": [{"name": "nginx", "image": "nginx", "workingDir": "/work/dir",
+            "securityContext": {"readOnlyRootFilesystem": true},
+            "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "data", "mountPath": "/data/nested/logs", "subPath": "logs"}]}]}}),
+    );
+    let run = kexec(
+        &h,
+        "web-0",
+        &["sh", "-c", "pwd; touch /data/nested/logs/l /data/ok; touch /root/x"],
+    )
+    .await;
+    assert_eq!(run.stdout, "/work/dir\n");
+    assert_eq!(exit_code(&run), 1);
+    assert!(run.stderr.contains("Read-only file system"), "{}", run.stderr);
+    assert!(h.ctx.runtime.volume_dir(&pv).join("logs/l").is_file());
+    assert!(h.ctx.runtime.volume_dir(&pv).join("ok").is_file());
+}
+
+#[tokio::test]
 async fn sub_path_and_awkward_mount_paths() {
     let h = harness().await;
     let pv = h.claim("data-web-0");

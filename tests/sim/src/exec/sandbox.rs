@@ -195,10 +195,32 @@ pub fn resolve_executable(
 /// Everything bubblewrap needs to run one process in the container.
 pub struct Sandbox<'a> {
     pub rootfs: &'a Path,
+    /// `securityContext.readOnlyRootFilesystem`: the rootfs is bound read-only.
+    pub read_only_root: bool,
     pub mounts: &'a [Mount],
     pub hostname: &'a str,
     pub workdir: &'a Path,
     pub argv: &'a [String],
+}
+
+/// Create every mount point (and the working directory) host-side, as runc does in
+/// the rootfs before it mounts: bwrap cannot create them under a read-only root or a
+/// read-only volume. Each is resolved through the mounts that come before it.
+pub fn create_mount_points(rootfs: &Path, mounts: &[Mount], workdir: &Path) -> std::io::Result<()> {
+    for d in ["proc", "dev"] {
+        std::fs::create_dir_all(rootfs.join(d))?;
+    }
+    for (i, m) in mounts.iter().enumerate() {
+        let host = to_host(rootfs, &mounts[..i], &m.path);
+        if !host.is_dir() {
+            std::fs::create_dir_all(&host)?;
+        }
+    }
+    let wd = to_host(rootfs, mounts, workdir);
+    if !wd.is_dir() {
+        std::fs::create_dir_all(&wd)?;
+    }
+    Ok(())
 }
 
 /// The bwrap binary: `STS_SIM_BWRAP` or `bwrap` on PATH.
@@ -218,7 +240,7 @@ impl Sandbox<'_> {
         push(&"--unshare-ipc");
         push(&"--hostname");
         push(&self.hostname);
-        push(&"--bind");
+        push(&if self.read_only_root { "--ro-bind" } else { "--bind" });
         push(&self.rootfs);
         push(&"/");
         push(&"--proc");
