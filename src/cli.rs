@@ -96,6 +96,9 @@ pub enum Command {
     /// Show a StatefulSet per ordinal: pod, readiness, revision, node, PVCs and PVs
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
+    /// Change replicas and follow every ordinal (pods, PVCs, order, stuck causes) until settled
+    #[command(after_help = SCALE_EXAMPLES)]
+    Scale(ScaleArgs),
     /// Report PVCs StatefulSets left behind, with their cost; `prune` deletes them
     #[command(after_help = ORPHANS_EXAMPLES)]
     Orphans(OrphansArgs),
@@ -216,6 +219,75 @@ pub struct PruneArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Don't ask for confirmation (required without a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+const SCALE_EXAMPLES: &str = "\
+Examples:
+  # Scale web to 3 and follow each ordinal until every pod is Ready
+  kubectl sts scale web --replicas 3
+
+  # Only if it still has 3 replicas (like kubectl's --current-replicas), within 5 minutes
+  kubectl sts scale web --replicas 2 --current-replicas 3 --timeout 5m
+
+  # Ask the API server to validate the change without making it
+  kubectl sts scale web --replicas 5 --dry-run=server
+
+  # Scale to 0 from a script (deletes data first with whenScaled: Delete), JSON report
+  kubectl sts scale web --replicas 0 --yes -o json
+
+Without a terminal, progress is one line per change:
+  TIME KIND/NAME EVENT [KEY=VALUE]...   (VALUE bare or a JSON string)
+
+Exit codes: 0 settled (or scaled, with --no-wait/--dry-run); 1 a clear failure while
+waiting (ImagePullBackOff, CrashLoopBackOff after 2 restarts, a PVC whose StorageClass
+does not exist), the StatefulSet changed or deleted under us, or --current-replicas did
+not match; 2 bad input or confirmation refused; 3 API error; 4 --timeout expired (the
+blocking ordinal and its cause are named); 130 Ctrl-C (the scale stays requested).";
+
+/// `--replicas`: a whole number >= 0.
+fn parse_replicas(s: &str) -> Result<i32, String> {
+    let t = s.trim();
+    match t.parse::<i64>() {
+        Ok(n) if n < 0 => Err(format!(
+            "{n} is negative: replicas must be 0 or more, e.g. --replicas 3"
+        )),
+        Ok(n) if n > i64::from(i32::MAX) => Err(format!("{n} is too large: replicas must fit in 32 bits")),
+        Ok(n) => Ok(n as i32),
+        Err(_) => Err(format!("\"{s}\" is not a whole number: use e.g. --replicas 3")),
+    }
+}
+
+/// `--dry-run`: `client` (change nothing, show the plan) or `server` (dryRun=All).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Only show the plan; send nothing that changes the cluster
+    Client,
+    /// Send the change with dryRun=All: the API server validates it and persists nothing
+    Server,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// The StatefulSet to scale
+    pub name: String,
+    /// The new number of replicas (0 or more)
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = parse_replicas)]
+    pub replicas: i32,
+    /// Precondition: only scale if the StatefulSet currently has M replicas
+    #[arg(long, value_name = "M", allow_hyphen_values = true, value_parser = parse_replicas)]
+    pub current_replicas: Option<i32>,
+    /// How long to wait for the StatefulSet to settle: 30s, 10m, 1h
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_kubectl_duration)]
+    pub timeout: Duration,
+    /// Request the scale and return without following it
+    #[arg(long)]
+    pub no_wait: bool,
+    /// client: show the plan only; server: have the API server validate the change (dryRun=All)
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
+    pub dry_run: Option<DryRun>,
+    /// Don't ask before deleting data (whenScaled: Delete) or scaling to 0 (required without a terminal)
     #[arg(short = 'y', long)]
     pub yes: bool,
 }

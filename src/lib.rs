@@ -13,6 +13,7 @@ pub mod gather;
 pub mod kubeconfig;
 pub mod model;
 pub mod render;
+pub mod watch;
 
 use crate::cli::{Cli, Command};
 use crate::error::{CliError, Exit};
@@ -20,6 +21,10 @@ use crate::error::{CliError, Exit};
 /// Run one invocation. Ctrl-C ends it with exit 130 (commands that change the cluster
 /// install their own handling so they can say what state they left behind).
 pub async fn run(cli: &Cli) -> Result<Exit, CliError> {
+    // scale handles Ctrl-C itself: it says what it requested and what is still in flight.
+    if matches!(cli.command, Command::Scale(_)) {
+        return dispatch(cli).await;
+    }
     // orphans prune handles Ctrl-C itself: it reports what it deleted and what remains.
     if matches!(&cli.command, Command::Orphans(a) if commands::orphans::handles_interrupt(a)) {
         return dispatch(cli).await;
@@ -34,5 +39,6 @@ async fn dispatch(cli: &Cli) -> Result<Exit, CliError> {
     match &cli.command {
         Command::Status(args) => commands::status::run(&cli.global, args).await,
         Command::Orphans(args) => commands::orphans::run(&cli.global, args).await,
+        Command::Scale(args) => commands::scale::run(&cli.global, args).await,
     }
 }

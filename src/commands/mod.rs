@@ -1,4 +1,5 @@
 //! One module per subcommand: gather (kube) -> decide (model) -> render.
 
 pub mod orphans;
+pub mod scale;
 pub mod status;

@@ -5,5 +5,6 @@ pub mod claims;
 pub mod duration;
 pub mod ordinals;
 pub mod pods;
+pub mod progress;
 pub mod quantity;
 pub mod statefulset;

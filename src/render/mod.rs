@@ -1,5 +1,7 @@
 //! Rendering: kubectl-style tables (comfy-table), JSON/YAML reports, colour rules.
 
+pub mod live;
+
 use std::io::IsTerminal;
 
 use comfy_table::{Attribute, Cell, Color, ContentArrangement, Table, presets};
