@@ -559,3 +559,112 @@ async fn dropped_watches_and_410_mid_scale_still_settle() {
     let s = sts(&client, "web").await.status.unwrap();
     assert_eq!(s.ready_replicas, Some(5));
 }
+
+/// Not a timed test: run by hand to measure requests per minute of watching during a
+/// long scale (0 -> 50 under OrderedReady with slow pods) and event-to-output latency
+/// (when our progress line for `pod/web-N ready` is read, against when an independent
+/// in-process watch saw web-N Ready).
+/// `cargo test -p kubectl-sts --test scale -- --ignored --nocapture measure_`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn measure_requests_and_latency_0_to_50() {
+    use futures::{StreamExt, TryStreamExt};
+    use kube::runtime::{WatchStreamExt, watcher};
+    use tokio::io::AsyncBufReadExt;
+
+    let sim = sim_with(|c| {
+        c.pod_start_delay = Duration::from_millis(300);
+        c.pod_ready_delay = Duration::from_millis(1000);
+    })
+    .await;
+    let client = sim.client();
+    apply(&client, NS, &manifest(0, "", &[], SEED_STORAGE_CLASS)).await;
+    wait_sts(&client, NS, "web", settled()).await;
+
+    let seen_ready = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
+    let seen = seen_ready.clone();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    let watch = tokio::spawn(async move {
+        let mut s = watcher(pods, watcher::Config::default()).applied_objects().boxed();
+        while let Ok(Some(p)) = s.try_next().await {
+            let ready = p
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            if ready {
+                seen.lock()
+                    .unwrap()
+                    .entry(p.metadata.name.clone().unwrap())
+                    .or_insert_with(std::time::Instant::now);
+            }
+        }
+    });
+    sim.requests().clear();
+    let started = std::time::Instant::now();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-sts"))
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .args(["scale", "web", "--replicas", "50", "--timeout", "10m"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = std::collections::BTreeMap::new();
+    let mut requests_after_sync = None;
+    while let Some(l) = lines.next_line().await.unwrap() {
+        let parts: Vec<&str> = l.split(' ').collect();
+        if parts.len() >= 3 && parts[2] == "ready" {
+            printed.insert(
+                parts[1].trim_start_matches("pod/").to_string(),
+                std::time::Instant::now(),
+            );
+        }
+        if parts.len() >= 3 && parts[1] == "scale/web" && parts[2] == "requested" {
+            requests_after_sync = Some(sim.requests().len());
+        }
+    }
+    let status = child.wait().await.unwrap();
+    let elapsed = started.elapsed();
+    watch.abort();
+    assert!(status.success());
+    let total = sim.requests().len();
+    let seen = seen_ready.lock().unwrap().clone();
+    let mut lat: Vec<f64> = printed
+        .iter()
+        .filter_map(|(pod, t)| {
+            seen.get(pod)
+                .map(|w| t.saturating_duration_since(*w).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    let mut by_kind = std::collections::BTreeMap::new();
+    for r in sim.requests().all() {
+        *by_kind.entry(format!("{} {}", r.verb, r.resource)).or_insert(0) += 1;
+    }
+    println!(
+        "scale 0 -> 50 (OrderedReady, start 300ms + ready 1s per pod): {:.1}s",
+        elapsed.as_secs_f64()
+    );
+    println!("requests: {total} in total, {by_kind:?}");
+    println!(
+        "requests after the initial lists and the scale write: {}",
+        total - requests_after_sync.unwrap_or(total)
+    );
+    println!(
+        "requests per minute: {:.2}",
+        total as f64 / (elapsed.as_secs_f64() / 60.0)
+    );
+    if !lat.is_empty() {
+        println!(
+            "event-to-output latency over {} ready events: median {:.1}ms, p90 {:.1}ms, max {:.1}ms",
+            lat.len(),
+            lat[lat.len() / 2],
+            lat[lat.len() * 9 / 10],
+            lat[lat.len() - 1]
+        );
+    }
+}
