@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod confirm;
 pub mod error;
+pub mod exec;
 pub mod gather;
 pub mod kubeconfig;
 pub mod model;
@@ -29,6 +30,10 @@ pub async fn run(cli: &Cli) -> Result<Exit, CliError> {
     if matches!(&cli.command, Command::Orphans(a) if commands::orphans::handles_interrupt(a)) {
         return dispatch(cli).await;
     }
+    // verify-persistence handles Ctrl-C itself: it removes its markers when reachable and reports.
+    if matches!(cli.command, Command::VerifyPersistence(_)) {
+        return dispatch(cli).await;
+    }
     tokio::select! {
         r = dispatch(cli) => r,
         _ = tokio::signal::ctrl_c() => Err(CliError::new(Exit::Interrupted, "interrupted: nothing was changed")),
@@ -39,6 +44,7 @@ async fn dispatch(cli: &Cli) -> Result<Exit, CliError> {
     match &cli.command {
         Command::Status(args) => commands::status::run(&cli.global, args).await,
         Command::Orphans(args) => commands::orphans::run(&cli.global, args).await,
+        Command::VerifyPersistence(args) => commands::verify::run(&cli.global, args).await,
         Command::Scale(args) => commands::scale::run(&cli.global, args).await,
     }
 }

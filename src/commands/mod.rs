@@ -3,3 +3,4 @@
 pub mod orphans;
 pub mod scale;
 pub mod status;
+pub mod verify;

@@ -1,0 +1,942 @@
+//! What `verify-persistence` decides, without I/O: which of a container's mounts are
+//! backed by a volumeClaimTemplate, whether it is safe to delete the pod now, how far
+//! the replacement pod has come, and the per-mount verdict.
+//!
+//! Semantics followed:
+//! - The StatefulSet controller gives every pod one volume per claim template, named
+//!   after the template, whose `persistentVolumeClaim.claimName` is
+//!   `<template>-<sts>-<ordinal>` (`updateStorage` / `getPersistentVolumeClaims` in
+//!   pkg/controller/statefulset/stateful_set_utils.go). A volumeMount names a pod
+//!   volume; only those resolving to such a claim are persistent per ordinal.
+//! - A mount is read-only when `volumeMounts[].readOnly` or the volume's
+//!   `persistentVolumeClaim.readOnly` is set (kubelet `makeMounts`).
+//! - `subPath` narrows the mount to a directory inside the volume; the marker is written
+//!   at `mountPath`, i.e. inside that directory.
+//! - Deleting a pod of a StatefulSet whose rollout is in flight recreates it at the
+//!   update revision (or, for OnDelete, that is the *only* way it moves): the drill must
+//!   not be the thing that rolls a pod forward unless asked (`--force`).
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Container, Pod, Volume};
+use serde::Serialize;
+
+use super::ordinals::{claim_name, pod_name, pod_ordinal};
+use super::pods;
+use super::statefulset::Facts;
+
+/// kubectl's annotation naming the container `exec` and `logs` pick by default.
+pub const DEFAULT_CONTAINER_ANNOTATION: &str = "kubectl.kubernetes.io/default-container";
+
+/// Marker file names start with this; the rest is a random nonce.
+pub const MARKER_PREFIX: &str = ".kubectl-sts-marker-";
+
+/// The ordinal to drill when none is given: the highest in `[start, start+replicas)`.
+///
+/// The highest ordinal is the one the controller itself disturbs first (scale-in and
+/// RollingUpdate both go from the top down) and, with OrderedReady, the last one
+/// created: in most replicated stores ordinal `start` is the bootstrap member or
+/// primary, and the highest one the newest follower. Deleting it is the least
+/// surprising disruption.
+pub fn default_ordinal(facts: &Facts) -> Option<i32> {
+    let r = facts.ordinals();
+    (!r.is_empty()).then(|| r.end() - 1)
+}
+
+/// The ordinals `--all` drills, highest first.
+pub fn all_ordinals(facts: &Facts) -> Vec<i32> {
+    facts.ordinals().range().rev().collect()
+}
+
+/// The container to exec into: `-c`, else kubectl's default-container annotation, else
+/// the first container (what `kubectl exec` does). Err: a one-line reason.
+pub fn choose_container(pod: &Pod, requested: Option<&str>) -> Result<String, String> {
+    let pod_name = pod.metadata.name.as_deref().unwrap_or("");
+    let names: Vec<&str> = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.iter().map(|c| c.name.as_str()).collect())
+        .unwrap_or_default();
+    if let Some(c) = requested {
+        return if names.contains(&c) {
+            Ok(c.to_string())
+        } else {
+            Err(format!(
+                "container \"{c}\" not found in pod {pod_name}: choose one of [{}] with -c",
+                names.join(" ")
+            ))
+        };
+    }
+    let annotated = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(DEFAULT_CONTAINER_ANNOTATION))
+        .filter(|c| names.contains(&c.as_str()));
+    match (annotated, names.first()) {
+        (Some(c), _) => Ok(c.clone()),
+        (None, Some(c)) => Ok(c.to_string()),
+        (None, None) => Err(format!("pod {pod_name} has no containers")),
+    }
+}
+
+/// A volumeMount of the chosen container, resolved to what backs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResolvedMount {
+    /// The pod volume's name.
+    pub volume: String,
+    pub mount_path: String,
+    /// `subPath` (or `subPathExpr`, unexpanded), when set.
+    pub sub_path: Option<String>,
+    pub read_only: bool,
+    pub backing: Backing,
+}
+
+/// What a volume is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Backing {
+    /// A PVC created from a volumeClaimTemplate for this ordinal: what we verify.
+    #[serde(rename_all = "camelCase")]
+    ClaimTemplate { template: String, claim: String },
+    /// A PVC shared by every pod (declared in the pod template): persistent, but not
+    /// per-ordinal; not what this drill is about, skipped.
+    #[serde(rename_all = "camelCase")]
+    SharedClaim { claim: String },
+    /// emptyDir, configMap, secret, projected, hostPath, ...: skipped.
+    #[serde(rename_all = "camelCase")]
+    NotPersistent { kind: String },
+    /// The mount names a volume the pod does not have (cannot happen for a valid pod).
+    Missing,
+}
+
+impl ResolvedMount {
+    pub fn is_claim_template(&self) -> bool {
+        matches!(self.backing, Backing::ClaimTemplate { .. })
+    }
+
+    /// Why this mount is skipped, for "not persistent, skipped" lines; None when verified.
+    pub fn skip_reason(&self) -> Option<String> {
+        match &self.backing {
+            Backing::ClaimTemplate { .. } => None,
+            Backing::SharedClaim { claim } => Some(format!(
+                "PVC {claim} is shared by every pod (not from a volumeClaimTemplate), skipped"
+            )),
+            Backing::NotPersistent { kind } => Some(format!("{kind}: not persistent, skipped")),
+            Backing::Missing => Some("no such volume in the pod, skipped".into()),
+        }
+    }
+}
+
+fn volume_kind(v: &Volume) -> &'static str {
+    macro_rules! kinds {
+        ($($field:ident => $name:literal),* $(,)?) => {
+            $( if v.$field.is_some() { return $name; } )*
+        };
+    }
+    kinds!(
+        empty_dir => "emptyDir",
+        config_map => "configMap",
+        secret => "secret",
+        projected => "projected",
+        downward_api => "downwardAPI",
+        host_path => "hostPath",
+        ephemeral => "ephemeral",
+        csi => "csi",
+        nfs => "nfs",
+        image => "image",
+    );
+    "other"
+}
+
+/// Resolve every volumeMount of `container` in `pod` (pod `<sts>-<ordinal>`).
+pub fn resolve_mounts(
+    pod: &Pod,
+    container: &Container,
+    sts: &str,
+    ordinal: i32,
+    templates: &[String],
+) -> Vec<ResolvedMount> {
+    let volumes: &[Volume] = pod.spec.as_ref().and_then(|s| s.volumes.as_deref()).unwrap_or_default();
+    container
+        .volume_mounts
+        .iter()
+        .flatten()
+        .map(|vm| {
+            let vol = volumes.iter().find(|v| v.name == vm.name);
+            let mut read_only = vm.read_only.unwrap_or(false);
+            let backing = match vol {
+                None => Backing::Missing,
+                Some(v) => match &v.persistent_volume_claim {
+                    Some(pvc) => {
+                        read_only |= pvc.read_only.unwrap_or(false);
+                        match templates.iter().find(|t| claim_name(t, sts, ordinal) == pvc.claim_name) {
+                            Some(t) => Backing::ClaimTemplate {
+                                template: t.clone(),
+                                claim: pvc.claim_name.clone(),
+                            },
+                            None => Backing::SharedClaim {
+                                claim: pvc.claim_name.clone(),
+                            },
+                        }
+                    }
+                    None => Backing::NotPersistent {
+                        kind: volume_kind(v).to_string(),
+                    },
+                },
+            };
+            ResolvedMount {
+                volume: vm.name.clone(),
+                mount_path: vm.mount_path.clone(),
+                sub_path: vm
+                    .sub_path
+                    .clone()
+                    .filter(|s| !s.is_empty())
+                    .or_else(|| vm.sub_path_expr.clone().filter(|s| !s.is_empty())),
+                read_only,
+                backing,
+            }
+        })
+        .collect()
+}
+
+/// The marker's path inside the container: `<mountPath>/<prefix><nonce>`.
+pub fn marker_path(mount_path: &str, nonce: &str) -> String {
+    let base = mount_path.trim_end_matches('/');
+    format!("{base}/{MARKER_PREFIX}{nonce}")
+}
+
+/// One reason not to delete the pod now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub reason: String,
+    /// `--force` overrides it (the StatefulSet's health); otherwise it is a hard stop
+    /// (the pod itself cannot be verified).
+    pub overridable: bool,
+}
+
+impl Finding {
+    fn hard(reason: String) -> Finding {
+        Finding {
+            reason,
+            overridable: false,
+        }
+    }
+    fn soft(reason: String) -> Finding {
+        Finding {
+            reason,
+            overridable: true,
+        }
+    }
+}
+
+/// Everything that argues against deleting pod `<sts>-<ordinal>` now. `pods_in` are the
+/// StatefulSet's pods (by selector). Empty: go ahead.
+pub fn preflight(facts: &Facts, pods_in: &[Pod], ordinal: i32) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let name = pod_name(&facts.name, ordinal);
+    let range = facts.ordinals();
+    if !range.contains(ordinal) {
+        out.push(Finding::hard(format!(
+            "ordinal {ordinal} is outside {}'s ordinals [{}, {})",
+            facts.name,
+            range.start,
+            range.end()
+        )));
+        return out;
+    }
+    let by_ordinal = |o: i32| {
+        pods_in
+            .iter()
+            .find(|p| p.metadata.name.as_deref().and_then(|n| pod_ordinal(&facts.name, n)) == Some(o))
+    };
+    match by_ordinal(ordinal) {
+        None => out.push(Finding::hard(format!("pod {name} does not exist"))),
+        Some(p) if p.metadata.deletion_timestamp.is_some() => {
+            out.push(Finding::hard(format!("pod {name} is already terminating")))
+        }
+        Some(p) if p.status.as_ref().and_then(|s| s.phase.as_deref()) != Some("Running") || !pods::is_ready(p) => out
+            .push(Finding::hard(format!(
+                "pod {name} is not Running and Ready (it is {}): there is nothing to mark until it is",
+                pods::status_reason(p)
+            ))),
+        Some(p) => {
+            if let (Some(rev), Some(update)) = (pods::revision(p), facts.update_revision.as_deref())
+                && rev != update
+                && !facts.rollout_in_flight()
+            {
+                out.push(Finding::soft(format!(
+                    "pod {name} is at revision {rev}, not the update revision {update}: deleting it would roll it forward"
+                )));
+            }
+        }
+    }
+    if !facts.status_is_current() {
+        out.push(Finding::soft(format!(
+            "the StatefulSet controller has not observed generation {} yet (observedGeneration {}): a change is being rolled out",
+            facts.generation,
+            facts.observed_generation.map_or("none".into(), |g| g.to_string())
+        )));
+    }
+    if facts.rollout_in_flight() {
+        out.push(Finding::soft(format!(
+            "a rollout is in flight (currentRevision {} != updateRevision {}): deleting {name} would recreate it at the new revision",
+            facts.current_revision.as_deref().unwrap_or("?"),
+            facts.update_revision.as_deref().unwrap_or("?")
+        )));
+    } else if facts.update_strategy == "OnDelete"
+        && let Some(update) = facts.update_revision.as_deref()
+    {
+        let stale: Vec<String> = pods_in
+            .iter()
+            .filter(|p| pods::revision(p).is_some_and(|r| r != update))
+            .filter_map(|p| p.metadata.name.clone())
+            .collect();
+        if !stale.is_empty() {
+            out.push(Finding::soft(format!(
+                "OnDelete StatefulSet has pods not at the update revision {update} ({}): deleting one rolls it forward",
+                stale.join(", ")
+            )));
+        }
+    }
+    // OrderedReady creates a missing pod only once every lower ordinal is Running and
+    // Ready (`monotonic` in pkg/controller/statefulset/stateful_set_control.go): the
+    // target would not come back at all, so --force cannot help.
+    if facts.pod_management_policy == "OrderedReady" {
+        let blocking: Vec<String> = (range.start..ordinal)
+            .filter(|o| !by_ordinal(*o).is_some_and(|p| pods::is_ready(p) && p.metadata.deletion_timestamp.is_none()))
+            .map(|o| pod_name(&facts.name, o))
+            .collect();
+        if !blocking.is_empty() {
+            out.push(Finding::hard(format!(
+                "with podManagementPolicy OrderedReady, {name} would not be recreated until {} {} Running and Ready",
+                blocking.join(", "),
+                if blocking.len() == 1 { "is" } else { "are" }
+            )));
+        }
+    }
+    let not_ready: Vec<String> = range
+        .range()
+        .filter(|o| *o != ordinal)
+        .filter_map(|o| match by_ordinal(o) {
+            None => Some(format!("{} missing", pod_name(&facts.name, o))),
+            Some(p) if p.metadata.deletion_timestamp.is_some() => {
+                Some(format!("{} terminating", pod_name(&facts.name, o)))
+            }
+            Some(p) if !pods::is_ready(p) => Some(format!("{} {}", pod_name(&facts.name, o), pods::status_reason(p))),
+            _ => None,
+        })
+        .collect();
+    if !not_ready.is_empty() {
+        out.push(Finding::soft(format!(
+            "the StatefulSet is not fully ready ({}): taking {name} down too can break quorum",
+            not_ready.join(", ")
+        )));
+    } else if facts.status_is_current() && facts.ready_replicas < facts.replicas {
+        out.push(Finding::soft(format!(
+            "the StatefulSet reports {}/{} replicas ready: taking {name} down too can break quorum",
+            facts.ready_replicas, facts.replicas
+        )));
+    }
+    out
+}
+
+/// Whether the findings stop the drill: any hard one, or any with `force` unset.
+pub fn refused(findings: &[Finding], force: bool) -> bool {
+    findings.iter().any(|f| !f.overridable || !force)
+}
+
+/// The StatefulSet is fully ready and settled (what `--all` waits for between pods).
+pub fn fully_ready(facts: &Facts) -> bool {
+    facts.status_is_current()
+        && facts.ready_replicas >= facts.replicas
+        && facts.status_replicas == facts.replicas
+        && !facts.rollout_in_flight()
+}
+
+/// The steps the replacement pod goes through, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Phase {
+    /// The old pod has a deletionTimestamp.
+    Terminating,
+    /// The old pod is gone from the API.
+    Gone,
+    /// A new pod with the same name is bound to a node.
+    Scheduled,
+    /// Its containers were created (a container ID is reported).
+    ContainerCreated,
+    /// Phase Running.
+    Running,
+    /// Ready condition True.
+    Ready,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 6] = [
+        Phase::Terminating,
+        Phase::Gone,
+        Phase::Scheduled,
+        Phase::ContainerCreated,
+        Phase::Running,
+        Phase::Ready,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Terminating => "terminating",
+            Phase::Gone => "gone",
+            Phase::Scheduled => "scheduled",
+            Phase::ContainerCreated => "container created",
+            Phase::Running => "running",
+            Phase::Ready => "ready",
+        }
+    }
+}
+
+/// Where the wait stands: which phases were reached when, and the latest pod seen.
+#[derive(Debug, Clone)]
+pub struct WaitTracker {
+    pub pod: String,
+    pub old_uid: String,
+    /// Phases reached, in order, with the time since the deletion was requested.
+    pub reached: Vec<(Phase, Duration)>,
+    /// The latest observation: None when no pod of that name exists.
+    pub latest: Option<Pod>,
+}
+
+impl WaitTracker {
+    pub fn new(pod: &str, old_uid: &str) -> WaitTracker {
+        WaitTracker {
+            pod: pod.to_string(),
+            old_uid: old_uid.to_string(),
+            reached: Vec::new(),
+            latest: None,
+        }
+    }
+
+    fn highest(&self) -> Option<Phase> {
+        self.reached.last().map(|(p, _)| *p)
+    }
+
+    pub fn done(&self) -> bool {
+        self.highest() == Some(Phase::Ready)
+    }
+
+    /// The new pod's UID, once one was seen.
+    pub fn new_uid(&self) -> Option<&str> {
+        self.latest
+            .as_ref()
+            .and_then(|p| p.metadata.uid.as_deref())
+            .filter(|u| *u != self.old_uid)
+    }
+
+    /// Record what the pod looks like at `at`; returns the phases newly reached (a
+    /// jump, e.g. from terminating straight to a ready new pod, reaches every phase in
+    /// between at the same instant). Phases never go backwards.
+    pub fn observe(&mut self, pod: Option<&Pod>, at: Duration) -> Vec<Phase> {
+        self.latest = pod.cloned();
+        let now = match pod {
+            None => Some(Phase::Gone),
+            Some(p) if p.metadata.uid.as_deref() == Some(self.old_uid.as_str()) => {
+                p.metadata.deletion_timestamp.is_some().then_some(Phase::Terminating)
+            }
+            Some(p) => Some(new_pod_phase(p)),
+        };
+        let Some(now) = now else { return Vec::new() };
+        let from = self.highest();
+        let newly: Vec<Phase> = Phase::ALL
+            .into_iter()
+            .filter(|p| *p <= now && from.is_none_or(|f| *p > f))
+            .collect();
+        self.reached.extend(newly.iter().map(|p| (*p, at)));
+        newly
+    }
+
+    /// One sentence on where things stand, for timeouts and interruptions.
+    pub fn describe(&self) -> String {
+        match &self.latest {
+            None if self.reached.is_empty() => format!("pod {} was not observed yet", self.pod),
+            None => format!("pod {} is gone and no replacement exists yet", self.pod),
+            Some(p) if p.metadata.uid.as_deref() == Some(self.old_uid.as_str()) => {
+                if p.metadata.deletion_timestamp.is_some() {
+                    format!("the old pod {} (uid {}) is still terminating", self.pod, self.old_uid)
+                } else {
+                    format!(
+                        "the old pod {} (uid {}) is still running (not deleted)",
+                        self.pod, self.old_uid
+                    )
+                }
+            }
+            Some(p) => format!(
+                "the new pod {} (uid {}) is {}{}",
+                self.pod,
+                p.metadata.uid.as_deref().unwrap_or("?"),
+                pods::status_reason(p),
+                if pods::is_ready(p) { ", Ready" } else { ", not Ready" }
+            ),
+        }
+    }
+}
+
+/// How far a pod that is not the old one has come (at least `Gone`: the old one is).
+fn new_pod_phase(p: &Pod) -> Phase {
+    let status = p.status.as_ref();
+    if status.and_then(|s| s.phase.as_deref()) == Some("Running") {
+        return if pods::is_ready(p) {
+            Phase::Ready
+        } else {
+            Phase::Running
+        };
+    }
+    let created = status.and_then(|s| s.container_statuses.as_ref()).is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c.container_id.as_deref().is_some_and(|id| !id.is_empty()))
+    });
+    if created {
+        return Phase::ContainerCreated;
+    }
+    let scheduled = p
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .is_some_and(|n| !n.is_empty())
+        || pods::condition_true(p, "PodScheduled");
+    if scheduled { Phase::Scheduled } else { Phase::Gone }
+}
+
+/// What reading a marker back gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadBack {
+    /// The file exists; its content.
+    Found(String),
+    /// No such file.
+    Missing,
+    /// Could not tell (exec failed).
+    Error(String),
+}
+
+/// The claim as seen before deletion and after recreation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClaimState {
+    pub uid: Option<String>,
+    pub volume: Option<String>,
+    pub phase: Option<String>,
+}
+
+/// A mount's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Verdict {
+    /// Same PVC, same PV, the marker is there with the same content.
+    Persisted,
+    /// The data did not survive: marker missing or different, or the PVC or PV changed.
+    Lost,
+    /// Could not be checked (the pod was unreachable, the exec failed).
+    Unknown,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Persisted => "PERSISTED",
+            Verdict::Lost => "LOST",
+            Verdict::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// Decide one mount: the PVC must be the same object (same UID), still Bound to the same
+/// PV, and the marker must read back byte for byte.
+pub fn verdict(nonce: &str, before: &ClaimState, after: &ClaimState, read: &ReadBack) -> (Verdict, String) {
+    if after.uid.is_none() {
+        return (Verdict::Lost, "the PVC no longer exists".into());
+    }
+    if before.uid != after.uid {
+        return (
+            Verdict::Lost,
+            format!(
+                "the PVC was recreated (uid {} -> {})",
+                before.uid.as_deref().unwrap_or("?"),
+                after.uid.as_deref().unwrap_or("?")
+            ),
+        );
+    }
+    if before.volume != after.volume {
+        return (
+            Verdict::Lost,
+            format!(
+                "the PVC is now bound to {} instead of {}",
+                after.volume.as_deref().unwrap_or("no volume"),
+                before.volume.as_deref().unwrap_or("no volume")
+            ),
+        );
+    }
+    if after.phase.as_deref() != Some("Bound") {
+        return (
+            Verdict::Lost,
+            format!(
+                "the PVC is {}, not Bound",
+                after.phase.as_deref().unwrap_or("in no phase")
+            ),
+        );
+    }
+    match read {
+        ReadBack::Found(c) if c == nonce => (Verdict::Persisted, "marker present with identical content".into()),
+        ReadBack::Found(_) => (Verdict::Lost, "marker present but its content differs".into()),
+        ReadBack::Missing => (Verdict::Lost, "marker missing after recreation".into()),
+        ReadBack::Error(e) => (Verdict::Unknown, format!("cannot read the marker: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::apps::v1::StatefulSet;
+    use serde_json::{Value, json};
+
+    fn facts(v: Value) -> Facts {
+        Facts::of(&serde_json::from_value::<StatefulSet>(v).unwrap())
+    }
+
+    fn sts(replicas: i32, start: i32) -> Value {
+        json!({"metadata":{"name":"web","namespace":"ns","generation":1},
+            "spec":{"selector":{},"template":{},"replicas":replicas,"ordinals":{"start":start},
+              "volumeClaimTemplates":[{"metadata":{"name":"data"}}]},
+            "status":{"observedGeneration":1,"replicas":replicas,"readyReplicas":replicas,
+              "currentRevision":"web-a","updateRevision":"web-a"}})
+    }
+
+    fn pod(name: &str, ready: bool, rev: &str) -> Pod {
+        serde_json::from_value(json!({
+            "metadata":{"name":name,"uid":format!("uid-{name}"),"labels":{"controller-revision-hash":rev}},
+            "spec":{"containers":[{"name":"app"}]},
+            "status":{"phase":"Running","conditions":[{"type":"Ready","status":if ready {"True"} else {"False"}}]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn default_is_highest_ordinal_honouring_start() {
+        assert_eq!(default_ordinal(&facts(sts(3, 0))), Some(2));
+        assert_eq!(default_ordinal(&facts(sts(3, 5))), Some(7));
+        assert_eq!(default_ordinal(&facts(sts(0, 5))), None);
+        assert_eq!(all_ordinals(&facts(sts(3, 5))), vec![7, 6, 5]);
+    }
+
+    #[test]
+    fn container_choice() {
+        let mut p: Pod = serde_json::from_value(json!({"metadata":{"name":"web-0"},
+            "spec":{"containers":[{"name":"a"},{"name":"b"}]}}))
+        .unwrap();
+        assert_eq!(choose_container(&p, None).unwrap(), "a");
+        assert_eq!(choose_container(&p, Some("b")).unwrap(), "b");
+        let e = choose_container(&p, Some("c")).unwrap_err();
+        assert!(
+            e.contains("container \"c\" not found in pod web-0") && e.contains("[a b]"),
+            "{e}"
+        );
+        p.metadata.annotations = Some([(DEFAULT_CONTAINER_ANNOTATION.to_string(), "b".to_string())].into());
+        assert_eq!(choose_container(&p, None).unwrap(), "b");
+        p.metadata.annotations = Some([(DEFAULT_CONTAINER_ANNOTATION.to_string(), "zz".to_string())].into());
+        assert_eq!(choose_container(&p, None).unwrap(), "a");
+    }
+
+    #[test]
+    fn mounts_resolve_through_volumes_to_claims() {
+        let p: Pod = serde_json::from_value(json!({"metadata":{"name":"web-5"},
+            "spec":{"containers":[{"name":"app","volumeMounts":[
+                {"name":"data","mountPath":"/data"},
+                {"name":"logs","mountPath":"/var/my logs/","subPath":"app 1"},
+                {"name":"cache","mountPath":"/cache"},
+                {"name":"shared","mountPath":"/shared"},
+                {"name":"ro","mountPath":"/ro","readOnly":true},
+                {"name":"ghost","mountPath":"/ghost"}]}],
+            "volumes":[
+                {"name":"data","persistentVolumeClaim":{"claimName":"data-web-5"}},
+                {"name":"logs","persistentVolumeClaim":{"claimName":"logs-web-5"}},
+                {"name":"cache","emptyDir":{}},
+                {"name":"shared","persistentVolumeClaim":{"claimName":"data-web-50"}},
+                {"name":"ro","persistentVolumeClaim":{"claimName":"ro-web-5","readOnly":false}}]}}))
+        .unwrap();
+        let c = &p.spec.as_ref().unwrap().containers[0];
+        let t = vec!["data".to_string(), "logs".to_string(), "ro".to_string()];
+        let m = resolve_mounts(&p, c, "web", 5, &t);
+        assert_eq!(m.len(), 6);
+        assert_eq!(
+            m[0].backing,
+            Backing::ClaimTemplate {
+                template: "data".into(),
+                claim: "data-web-5".into()
+            }
+        );
+        assert_eq!(m[1].sub_path.as_deref(), Some("app 1"));
+        assert!(m[1].is_claim_template() && !m[1].read_only);
+        assert_eq!(
+            m[2].backing,
+            Backing::NotPersistent {
+                kind: "emptyDir".into()
+            }
+        );
+        assert_eq!(m[2].skip_reason().unwrap(), "emptyDir: not persistent, skipped");
+        // data-web-50 is not data-web-5: whole names only.
+        assert!(matches!(m[3].backing, Backing::SharedClaim { .. }));
+        assert!(m[4].read_only && m[4].is_claim_template());
+        assert_eq!(m[5].backing, Backing::Missing);
+        assert_eq!(
+            marker_path("/var/my logs/", "n1"),
+            "/var/my logs/.kubectl-sts-marker-n1"
+        );
+        assert_eq!(marker_path("/", "n1"), "/.kubectl-sts-marker-n1");
+    }
+
+    #[test]
+    fn claim_level_read_only_counts() {
+        let p: Pod = serde_json::from_value(json!({"metadata":{"name":"web-0"},
+            "spec":{"containers":[{"name":"app","volumeMounts":[{"name":"data","mountPath":"/d"}]}],
+            "volumes":[{"name":"data","persistentVolumeClaim":{"claimName":"data-web-0","readOnly":true}}]}}))
+        .unwrap();
+        let m = resolve_mounts(&p, &p.spec.as_ref().unwrap().containers[0], "web", 0, &["data".into()]);
+        assert!(m[0].read_only);
+    }
+
+    #[test]
+    fn preflight_healthy_is_empty() {
+        let f = facts(sts(3, 0));
+        let ps = vec![
+            pod("web-0", true, "web-a"),
+            pod("web-1", true, "web-a"),
+            pod("web-2", true, "web-a"),
+        ];
+        assert!(preflight(&f, &ps, 2).is_empty());
+        assert!(!refused(&[], false));
+    }
+
+    #[test]
+    fn preflight_sibling_not_ready_is_overridable() {
+        let mut v = sts(3, 0);
+        v["spec"]["podManagementPolicy"] = json!("Parallel");
+        let f = facts(v);
+        let ps = vec![pod("web-0", false, "web-a"), pod("web-2", true, "web-a")];
+        let fs = preflight(&f, &ps, 2);
+        assert_eq!(fs.len(), 1, "{fs:?}");
+        assert!(fs[0].overridable);
+        assert!(
+            fs[0].reason.contains("web-0 Running") && fs[0].reason.contains("web-1 missing"),
+            "{}",
+            fs[0].reason
+        );
+        assert!(refused(&fs, false));
+        assert!(!refused(&fs, true));
+    }
+
+    #[test]
+    fn preflight_ordered_ready_blocked_by_lower_ordinal_is_hard() {
+        let f = facts(sts(3, 0));
+        let ps = vec![
+            pod("web-0", false, "web-a"),
+            pod("web-1", true, "web-a"),
+            pod("web-2", true, "web-a"),
+        ];
+        let fs = preflight(&f, &ps, 2);
+        assert!(
+            fs.iter()
+                .any(|x| !x.overridable && x.reason.contains("until web-0 is Running and Ready")),
+            "{fs:?}"
+        );
+        assert!(refused(&fs, true));
+        // The lowest ordinal is never blocked; Parallel never is.
+        let fs = preflight(
+            &f,
+            &[
+                pod("web-0", true, "web-a"),
+                pod("web-1", true, "web-a"),
+                pod("web-2", false, "web-a"),
+            ],
+            0,
+        );
+        assert!(fs.iter().all(|x| x.overridable) && !fs.is_empty(), "{fs:?}");
+        let mut v = sts(3, 0);
+        v["spec"]["podManagementPolicy"] = json!("Parallel");
+        let fs = preflight(&facts(v), &ps, 2);
+        assert!(fs.iter().all(|x| x.overridable), "{fs:?}");
+    }
+
+    #[test]
+    fn preflight_target_not_ready_is_hard() {
+        let f = facts(sts(2, 0));
+        let ps = vec![pod("web-0", true, "web-a"), pod("web-1", false, "web-a")];
+        let fs = preflight(&f, &ps, 1);
+        assert!(
+            fs.iter()
+                .any(|x| !x.overridable && x.reason.contains("not Running and Ready"))
+        );
+        assert!(refused(&fs, true));
+        let fs = preflight(&f, &ps[..1], 1);
+        assert_eq!(fs[0].reason, "pod web-1 does not exist");
+        let fs = preflight(&f, &ps, 7);
+        assert!(fs[0].reason.contains("outside web's ordinals [0, 2)"));
+        assert!(refused(&fs, true));
+    }
+
+    #[test]
+    fn preflight_rollout_in_flight() {
+        let mut v = sts(2, 0);
+        v["status"]["updateRevision"] = json!("web-b");
+        let f = facts(v);
+        let ps = vec![pod("web-0", true, "web-a"), pod("web-1", true, "web-b")];
+        let fs = preflight(&f, &ps, 1);
+        assert_eq!(fs.len(), 1, "{fs:?}");
+        assert!(fs[0].reason.contains("rollout is in flight") && fs[0].overridable);
+    }
+
+    #[test]
+    fn preflight_ondelete_stale_and_stale_status() {
+        let mut v = sts(2, 0);
+        v["spec"]["updateStrategy"] = json!({"type":"OnDelete"});
+        v["status"]["currentRevision"] = json!("web-b");
+        v["status"]["updateRevision"] = json!("web-b");
+        let ps = vec![pod("web-0", true, "web-a"), pod("web-1", true, "web-b")];
+        let fs = preflight(&facts(v.clone()), &ps, 1);
+        assert!(
+            fs.iter()
+                .any(|x| x.reason.contains("OnDelete") && x.reason.contains("web-0")),
+            "{fs:?}"
+        );
+        // The target itself stale: named as rolling it forward.
+        let fs = preflight(&facts(v.clone()), &ps, 0);
+        assert!(fs.iter().any(|x| x.reason.contains("roll it forward")), "{fs:?}");
+        v["metadata"]["generation"] = json!(2);
+        let fs = preflight(&facts(v), &ps, 1);
+        assert!(
+            fs.iter().any(|x| x.reason.contains("has not observed generation 2")),
+            "{fs:?}"
+        );
+    }
+
+    fn p(uid: &str, v: Value) -> Pod {
+        let mut base = json!({"metadata":{"name":"web-1","uid":uid},"spec":{"containers":[{"name":"app"}]}});
+        if let Some(o) = v.as_object() {
+            for (k, val) in o {
+                if k == "metadata" {
+                    for (mk, mv) in val.as_object().unwrap() {
+                        base["metadata"][mk] = mv.clone();
+                    }
+                } else if k == "spec" {
+                    for (sk, sv) in val.as_object().unwrap() {
+                        base["spec"][sk] = sv.clone();
+                    }
+                } else {
+                    base[k] = val.clone();
+                }
+            }
+        }
+        serde_json::from_value(base).unwrap()
+    }
+
+    #[test]
+    fn wait_tracks_phases_in_order() {
+        let ms = Duration::from_millis;
+        let mut w = WaitTracker::new("web-1", "old");
+        assert!(w.observe(Some(&p("old", json!({}))), ms(1)).is_empty());
+        assert!(w.describe().contains("still running (not deleted)"));
+        assert_eq!(
+            w.observe(
+                Some(&p(
+                    "old",
+                    json!({"metadata":{"deletionTimestamp":"2024-01-01T00:00:00Z"}})
+                )),
+                ms(2)
+            ),
+            vec![Phase::Terminating]
+        );
+        assert_eq!(w.observe(None, ms(3)), vec![Phase::Gone]);
+        assert!(w.describe().contains("gone and no replacement"));
+        assert!(w.observe(Some(&p("new", json!({}))), ms(4)).is_empty());
+        assert_eq!(w.new_uid(), Some("new"));
+        assert_eq!(
+            w.observe(Some(&p("new", json!({"spec":{"nodeName":"n1"}}))), ms(5)),
+            vec![Phase::Scheduled]
+        );
+        let created = json!({"spec":{"nodeName":"n1"},"status":{"phase":"Pending",
+            "containerStatuses":[{"name":"app","ready":false,"restartCount":0,"image":"x","imageID":"","containerID":"containerd://abc"}]}});
+        assert_eq!(
+            w.observe(Some(&p("new", created)), ms(6)),
+            vec![Phase::ContainerCreated]
+        );
+        let running = json!({"status":{"phase":"Running","conditions":[{"type":"Ready","status":"False"}]}});
+        assert_eq!(w.observe(Some(&p("new", running.clone())), ms(7)), vec![Phase::Running]);
+        assert!(
+            w.describe().contains("uid new) is Running, not Ready"),
+            "{}",
+            w.describe()
+        );
+        assert!(!w.done());
+        let ready = json!({"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}});
+        assert_eq!(w.observe(Some(&p("new", ready)), ms(8)), vec![Phase::Ready]);
+        assert!(w.done());
+        assert_eq!(w.reached.len(), 6);
+    }
+
+    #[test]
+    fn wait_fills_skipped_phases_and_never_goes_back() {
+        let ms = Duration::from_millis;
+        let mut w = WaitTracker::new("web-1", "old");
+        let ready = json!({"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}});
+        assert_eq!(w.observe(Some(&p("new", ready)), ms(9)), Phase::ALL.to_vec());
+        assert!(w.done());
+        assert!(w.observe(None, ms(10)).is_empty());
+    }
+
+    #[test]
+    fn verdicts() {
+        let before = ClaimState {
+            uid: Some("c1".into()),
+            volume: Some("pv1".into()),
+            phase: Some("Bound".into()),
+        };
+        let same = before.clone();
+        assert_eq!(
+            verdict("n", &before, &same, &ReadBack::Found("n".into())).0,
+            Verdict::Persisted
+        );
+        assert_eq!(
+            verdict("n", &before, &same, &ReadBack::Found("x".into())).0,
+            Verdict::Lost
+        );
+        assert_eq!(verdict("n", &before, &same, &ReadBack::Missing).0, Verdict::Lost);
+        assert_eq!(
+            verdict("n", &before, &same, &ReadBack::Error("e".into())).0,
+            Verdict::Unknown
+        );
+        let other_pv = ClaimState {
+            volume: Some("pv2".into()),
+            ..before.clone()
+        };
+        let (v, why) = verdict("n", &before, &other_pv, &ReadBack::Found("n".into()));
+        assert_eq!(v, Verdict::Lost);
+        assert!(why.contains("pv2 instead of pv1"));
+        let recreated = ClaimState {
+            uid: Some("c2".into()),
+            ..before.clone()
+        };
+        assert_eq!(
+            verdict("n", &before, &recreated, &ReadBack::Found("n".into())).0,
+            Verdict::Lost
+        );
+        assert_eq!(
+            verdict("n", &before, &ClaimState::default(), &ReadBack::Found("n".into())).1,
+            "the PVC no longer exists"
+        );
+    }
+
+    #[test]
+    fn fully_ready_needs_settled_status() {
+        assert!(fully_ready(&facts(sts(3, 0))));
+        let mut v = sts(3, 0);
+        v["status"]["readyReplicas"] = json!(2);
+        assert!(!fully_ready(&facts(v)));
+    }
+}

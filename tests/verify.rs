@@ -1,0 +1,655 @@
+//! `kubectl sts verify-persistence` end-to-end against the simulated cluster: real
+//! exec into bubblewrap sandboxes, real PVC directories that outlive pods.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+use sts_sim::annotations;
+
+const NS: &str = "default";
+
+/// A StatefulSet `name` with the given pod template spec and claim templates (class
+/// `alicloud-disk-ssd`), plus a label `app=<name>`.
+fn sts_manifest(
+    name: &str,
+    replicas: i32,
+    start: Option<i32>,
+    pod_spec: Value,
+    templates: &[&str],
+    annotations: Value,
+) -> String {
+    let claims: Vec<Value> = templates
+        .iter()
+        .map(|t| {
+            json!({"metadata":{"name":t},"spec":{"accessModes":["ReadWriteOnce"],
+                "storageClassName":SEED_STORAGE_CLASS,"resources":{"requests":{"storage":"1Gi"}}}})
+        })
+        .collect();
+    let mut spec = json!({
+        "selector":{"matchLabels":{"app":name}},
+        "serviceName":name,
+        "replicas":replicas,
+        "template":{"metadata":{"labels":{"app":name},"annotations":annotations},"spec":pod_spec},
+        "volumeClaimTemplates":claims,
+    });
+    if let Some(s) = start {
+        spec["ordinals"] = json!({"start": s});
+    }
+    serde_json::to_string(&json!({"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":name},"spec":spec}))
+        .unwrap()
+}
+
+fn container(mounts: Value) -> Value {
+    json!({"name":"app","image":"busybox","volumeMounts":mounts})
+}
+
+async fn setup(sim: &Sim, manifest: &str, name: &str) {
+    let client = sim.client();
+    apply(&client, NS, manifest).await;
+    wait_sts(&client, NS, name, settled()).await;
+}
+
+async fn seed(sim: &Sim) {
+    apply_seed(&sim.client(), NS).await;
+    wait_sts(&sim.client(), NS, "web", settled()).await;
+}
+
+async fn pod(sim: &Sim, name: &str) -> Pod {
+    Api::<Pod>::namespaced(sim.client(), NS).get(name).await.unwrap()
+}
+
+async fn pv_of(sim: &Sim, claim: &str) -> String {
+    let pvc = Api::<PersistentVolumeClaim>::namespaced(sim.client(), NS)
+        .get(claim)
+        .await
+        .unwrap();
+    pvc.spec.unwrap().volume_name.unwrap()
+}
+
+/// Every `.kubectl-sts-marker-*` file anywhere under a directory.
+fn markers_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".kubectl-sts-marker-"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// No marker left in any volume of the sim.
+fn assert_no_markers(sim: &Sim) {
+    let left = markers_under(&sim.ctx().runtime.root().join("volumes"));
+    assert!(left.is_empty(), "markers left behind: {left:?}");
+}
+
+fn uid(p: &Pod) -> String {
+    p.metadata.uid.clone().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_happy_path_persists_and_is_watch_driven() {
+    let sim = sim().await;
+    seed(&sim).await;
+    let before = pod(&sim, "web-1").await;
+    let web0 = uid(&pod(&sim, "web-0").await);
+    let pv = pv_of(&sim, "disk-ssd-web-1").await;
+    // Something the app wrote must still be there after (and untouched by) the drill.
+    std::fs::write(sim.ctx().runtime.volume_dir(&pv).join("app-data"), "hello").unwrap();
+    sim.requests().clear();
+
+    let o = kubectl_sts(&sim, &["verify-persistence", "web", "--yes", "-o", "json"]).await;
+    let reqs = sim.requests().all();
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let r = json(&o);
+    assert_eq!(r["kind"], "PersistenceVerification");
+    assert_eq!(r["result"], "Persisted");
+    let d = &r["pods"][0];
+    // Default ordinal: the highest.
+    assert_eq!(d["pod"], "web-1");
+    assert_eq!(d["oldUid"], uid(&before));
+    let after = pod(&sim, "web-1").await;
+    assert_ne!(uid(&after), uid(&before));
+    assert_eq!(d["newUid"], uid(&after));
+    let m = &d["mounts"][0];
+    assert_eq!(m["mountPath"], "/data");
+    assert_eq!(m["pvc"], "disk-ssd-web-1");
+    assert_eq!(m["pv"], pv);
+    assert_eq!(m["pvAfter"], pv);
+    assert_eq!(m["markerState"], "identical");
+    assert_eq!(m["verdict"], "PERSISTED");
+    let phases: Vec<&str> = d["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "terminating",
+            "gone",
+            "scheduled",
+            "containerCreated",
+            "running",
+            "ready"
+        ]
+    );
+    assert!(d["markersRemaining"].as_array().unwrap().is_empty());
+    assert_no_markers(&sim);
+    assert_eq!(
+        std::fs::read_to_string(sim.ctx().runtime.volume_dir(&pv).join("app-data")).unwrap(),
+        "hello"
+    );
+    // Watch-driven: the wait is one list + watch on the pod by name; the pod is never
+    // fetched with GET (no polling), whatever the sim's delays.
+    let count = |verb: &str, res: &str| reqs.iter().filter(|r| r.verb == verb && r.resource == res).count();
+    let pod_gets = reqs.iter().filter(|r| r.resource == "pods" && r.verb == "get").count();
+    assert_eq!(pod_gets, 0, "{reqs:#?}");
+    let watches: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.verb == "watch" && r.resource == "pods")
+        .collect();
+    assert!(!watches.is_empty() && watches.len() <= 2, "{reqs:#?}");
+    assert!(
+        watches
+            .iter()
+            .all(|w| w.query.contains("fieldSelector=metadata.name%3Dweb-1")),
+        "{watches:#?}"
+    );
+    // One selector list in the preflight, one list that starts the watch.
+    assert_eq!(count("list", "pods"), 2, "{reqs:#?}");
+    assert_eq!(count("delete", "pods"), 1);
+    // Execs: write + read-back before, read + remove after.
+    assert_eq!(
+        reqs.iter().filter(|r| r.resource == "pods/exec").count(),
+        4,
+        "{reqs:#?}"
+    );
+    let del = reqs.iter().find(|r| r.verb == "delete").unwrap();
+    assert_eq!(del.name, "web-1");
+    // Only web-1 was deleted; web-0 kept its pod.
+    assert_eq!(uid(&pod(&sim, "web-0").await), web0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_output_and_timing_line() {
+    let sim = sim().await;
+    seed(&sim).await;
+    let o = kubectl_sts(&sim, &["verify-persistence", "web", "--ordinal", "0", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    let header = out.lines().next().unwrap();
+    for col in ["ORDINAL", "MOUNT", "PVC", "PV", "MARKER", "VERDICT"] {
+        assert!(header.contains(col), "{out}");
+    }
+    let row = out.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("0 ") && row.contains("/data") && row.contains("disk-ssd-web-0"),
+        "{out}"
+    );
+    assert!(row.contains("identical") && row.ends_with("PERSISTED"), "{out}");
+    assert!(out.contains("web-0: uid ") && out.contains("ready "), "{out}");
+    // Non-TTY: timestamped phase lines on stderr.
+    let err = stderr(&o);
+    for phase in [
+        "terminating",
+        "gone",
+        "scheduled",
+        "container created",
+        "running",
+        "ready",
+    ] {
+        assert!(err.contains(&format!("web-0: {phase} (+")), "{phase}: {err}");
+    }
+    assert_no_markers(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_claim_templates_subpath_spaces_emptydir_and_start_ordinal() {
+    let sim = sim().await;
+    let spec = json!({
+        "containers":[container(json!([
+            {"name":"data","mountPath":"/data"},
+            {"name":"logs","mountPath":"/var/my logs/it's \"here\"","subPath":"app one"},
+            {"name":"cache","mountPath":"/cache"}]))],
+        "volumes":[{"name":"cache","emptyDir":{}}]
+    });
+    setup(
+        &sim,
+        &sts_manifest("db", 2, Some(5), spec, &["data", "logs"], json!({})),
+        "db",
+    )
+    .await;
+    let o = kubectl_sts(&sim, &["verify-persistence", "db", "--yes", "-o", "json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let r = json(&o);
+    let d = &r["pods"][0];
+    // Start ordinal 5, two replicas: the highest is 6.
+    assert_eq!(d["pod"], "db-6");
+    let mounts = d["mounts"].as_array().unwrap();
+    assert_eq!(mounts.len(), 2, "{r:#}");
+    assert_eq!(mounts[0]["pvc"], "data-db-6");
+    assert_eq!(mounts[1]["pvc"], "logs-db-6");
+    assert_eq!(mounts[1]["subPath"], "app one");
+    assert_eq!(mounts[1]["mountPath"], "/var/my logs/it's \"here\"");
+    for m in mounts {
+        assert_eq!(m["verdict"], "PERSISTED", "{m:#}");
+    }
+    let skipped = d["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["mountPath"], "/cache");
+    assert_eq!(skipped[0]["reason"], "emptyDir: not persistent, skipped");
+    // The subPath directory in the volume exists and holds no marker any more.
+    let logs_pv = pv_of(&sim, "logs-db-6").await;
+    assert!(sim.ctx().runtime.volume_dir(&logs_pv).join("app one").is_dir());
+    assert_no_markers(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emptydir_only_container_is_bad_input() {
+    let sim = sim().await;
+    let spec = json!({
+        "containers":[
+            container(json!([{"name":"data","mountPath":"/data"}])),
+            {"name":"sidecar","image":"busybox","volumeMounts":[{"name":"cache","mountPath":"/cache"}]}],
+        "volumes":[{"name":"cache","emptyDir":{}}]
+    });
+    setup(&sim, &sts_manifest("side", 1, None, spec, &["data"], json!({})), "side").await;
+    let before = uid(&pod(&sim, "side-0").await);
+    let o = kubectl_sts(&sim, &["verify-persistence", "side", "-c", "sidecar", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = one_line_error(&o);
+    assert!(
+        e.contains("container \"sidecar\" of pod side-0 mounts no volume from side's volumeClaimTemplates")
+            && e.contains("-c"),
+        "{e}"
+    );
+    assert_eq!(uid(&pod(&sim, "side-0").await), before);
+    // The dry run of the default container lists the emptyDir as skipped.
+    let o = kubectl_sts(&sim, &["verify-persistence", "side", "--dry-run"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_claim_templates_is_bad_input() {
+    let sim = sim().await;
+    let spec = json!({"containers":[container(json!([]))]});
+    setup(&sim, &sts_manifest("plain", 1, None, spec, &[], json!({})), "plain").await;
+    let o = kubectl_sts(&sim, &["verify-persistence", "plain", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        one_line_error(&o),
+        "error: plain has no volumeClaimTemplates: nothing persistent to verify"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_loss_fault_gives_lost_and_exit_1() {
+    let sim = sim().await;
+    let spec = json!({"containers":[container(json!([{"name":"data","mountPath":"/data"}]))]});
+    let ann = json!({annotations::DATA_LOSS: "true"});
+    setup(&sim, &sts_manifest("lossy", 1, None, spec, &["data"], ann), "lossy").await;
+    let o = kubectl_sts(&sim, &["verify-persistence", "lossy", "--yes", "-o", "json"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let r = json(&o);
+    assert_eq!(r["result"], "Lost");
+    let m = &r["pods"][0]["mounts"][0];
+    assert_eq!(m["verdict"], "LOST");
+    assert_eq!(m["markerState"], "missing");
+    assert_eq!(m["reason"], "marker missing after recreation");
+    assert_no_markers(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_shell_image_is_a_clear_error_and_nothing_is_deleted() {
+    let sim = sim().await;
+    let spec = json!({"containers":[{"name":"app","image":"gcr.io/distroless/static","volumeMounts":[{"name":"data","mountPath":"/data"}]}]});
+    setup(&sim, &sts_manifest("dl", 1, None, spec, &["data"], json!({})), "dl").await;
+    let before = uid(&pod(&sim, "dl-0").await);
+    let o = kubectl_sts(&sim, &["verify-persistence", "dl", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("container \"app\" in pod dl-0 has no shell") && e.contains("-c CONTAINER"),
+        "{e}"
+    );
+    assert!(e.contains("nothing was deleted"), "{e}");
+    assert_eq!(sim.requests().count("delete", "pods"), 0);
+    assert_eq!(uid(&pod(&sim, "dl-0").await), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_failure_after_marking_reports_and_keeps_pod() {
+    let sim = sim().await;
+    let spec = json!({"containers":[container(json!([{"name":"data","mountPath":"/data"}]))]});
+    // The first exec (the marker write) works; the read-back fails.
+    let ann = json!({annotations::EXEC_FAIL: "after-1"});
+    setup(&sim, &sts_manifest("flaky", 1, None, spec, &["data"], ann), "flaky").await;
+    let before = uid(&pod(&sim, "flaky-0").await);
+    let o = kubectl_sts(&sim, &["verify-persistence", "flaky", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(3), "{}\n{}", stdout(&o), stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("exec into container \"app\" of pod flaky-0 failed"), "{e}");
+    assert!(e.contains("nothing was deleted"), "{e}");
+    // The cleanup could not exec either: the message names the file left behind.
+    assert!(
+        e.contains("marker files remain") && e.contains("on PVC data-flaky-0"),
+        "{e}"
+    );
+    assert_eq!(uid(&pod(&sim, "flaky-0").await), before);
+    assert_eq!(sim.requests().count("delete", "pods"), 0);
+    let pv = pv_of(&sim, "data-flaky-0").await;
+    assert_eq!(markers_under(&sim.ctx().runtime.volume_dir(&pv)).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_always_failing_is_api_error() {
+    let sim = sim().await;
+    let spec = json!({"containers":[container(json!([{"name":"data","mountPath":"/data"}]))]});
+    let ann = json!({annotations::EXEC_FAIL: "always"});
+    setup(&sim, &sts_manifest("broken", 1, None, spec, &["data"], ann), "broken").await;
+    let o = kubectl_sts(&sim, &["verify-persistence", "broken", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(sim.requests().count("delete", "pods"), 0);
+    assert_no_markers(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_ready_replacement_times_out_with_state() {
+    let sim = sim().await;
+    seed(&sim).await;
+    // From now on, new web pods never become Ready.
+    let sts: Api<k8s_openapi::api::apps::v1::StatefulSet> = Api::namespaced(sim.client(), NS);
+    let before = uid(&pod(&sim, "web-1").await);
+    // Put the fault on the pod itself... the replacement is created from the template,
+    // so patch the template with OnDelete (no rollout of the running pods).
+    sts.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec":{"updateStrategy":{"type":"OnDelete"}}})),
+    )
+    .await
+    .unwrap();
+    wait_sts(&sim.client(), NS, "web", settled()).await;
+    sts.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec":{"template":{"metadata":{"annotations":{annotations::NEVER_READY:"true"}}}}})),
+    )
+    .await
+    .unwrap();
+    // OnDelete with stale pods refuses without --force.
+    let o = kubectl_sts(&sim, &["verify-persistence", "web", "--yes", "--timeout", "2s"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_eq!(uid(&pod(&sim, "web-1").await), before);
+
+    let o = kubectl_sts(
+        &sim,
+        &[
+            "verify-persistence",
+            "web",
+            "--yes",
+            "--force",
+            "--timeout",
+            "2s",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(4), "{}\n{}", stdout(&o), stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("timed out after 2s waiting for pod web-1"), "{e}");
+    assert!(e.contains("is Running, not Ready"), "{e}");
+    let r = json(&o);
+    assert_eq!(r["result"], "TimedOut");
+    let phases: Vec<&str> = r["pods"][0]["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases.last(), Some(&"running"), "{r:#}");
+    // The new pod could run commands: its markers were removed.
+    assert_no_markers(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_while_rollout_in_flight() {
+    let sim = sim().await;
+    let spec = json!({"containers":[container(json!([{"name":"data","mountPath":"/data"}]))]});
+    setup(&sim, &sts_manifest("roll", 3, None, spec, &["data"], json!({})), "roll").await;
+    let sts: Api<k8s_openapi::api::apps::v1::StatefulSet> = Api::namespaced(sim.client(), NS);
+    // Partition 3: the new revision is recorded but no pod is rolled.
+    sts.patch(
+        "roll",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":3}},
+            "template":{"spec":{"containers":[{"name":"app","image":"busybox:2","volumeMounts":[{"name":"data","mountPath":"/data"}]}]}}}})),
+    )
+    .await
+    .unwrap();
+    wait_sts(
+        &sim.client(),
+        NS,
+        "roll",
+        |s: Option<&k8s_openapi::api::apps::v1::StatefulSet>| {
+            s.and_then(|s| s.status.as_ref())
+                .is_some_and(|st| st.update_revision.is_some() && st.current_revision != st.update_revision)
+        },
+    )
+    .await;
+    let before = uid(&pod(&sim, "roll-2").await);
+    let o = kubectl_sts(&sim, &["verify-persistence", "roll", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    let e = one_line_error(&o);
+    assert!(
+        e.contains("refusing to delete roll-2") && e.contains("rollout is in flight"),
+        "{e}"
+    );
+    assert!(e.contains("--force"), "{e}");
+    assert_eq!(uid(&pod(&sim, "roll-2").await), before);
+    assert!(sim.requests().for_resource("pods/exec").is_empty());
+    assert_no_markers(&sim);
+}
+
+/// web-`n` stops being ready: report Ready=False on its status, as the kubelet would
+/// when its readiness probe starts failing.
+async fn make_unready(sim: &Sim, name: &str) {
+    let pods: Api<Pod> = Api::namespaced(sim.client(), NS);
+    let mut conds = serde_json::to_value(pod(sim, name).await.status.unwrap().conditions.unwrap()).unwrap();
+    for c in conds.as_array_mut().unwrap() {
+        if c["type"] == "Ready" || c["type"] == "ContainersReady" {
+            c["status"] = json!("False");
+            c["reason"] = json!("ContainersNotReady");
+        }
+    }
+    pods.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status":{"conditions":conds}})),
+    )
+    .await
+    .unwrap();
+    wait_sts(
+        &sim.client(),
+        NS,
+        "web",
+        |s: Option<&k8s_openapi::api::apps::v1::StatefulSet>| {
+            s.and_then(|s| s.status.as_ref())
+                .is_some_and(|st| st.ready_replicas.unwrap_or(0) < 2)
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_when_a_sibling_is_not_ready_unless_forced() {
+    let sim = sim().await;
+    seed(&sim).await;
+    make_unready(&sim, "web-1").await;
+    let before = uid(&pod(&sim, "web-0").await);
+    let o = kubectl_sts(&sim, &["verify-persistence", "web", "--ordinal", "0", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = one_line_error(&o);
+    assert!(
+        e.contains("not fully ready (web-1") && e.contains("quorum") && e.contains("--force"),
+        "{e}"
+    );
+    assert_eq!(uid(&pod(&sim, "web-0").await), before);
+
+    let o = kubectl_sts(
+        &sim,
+        &[
+            "verify-persistence",
+            "web",
+            "--ordinal",
+            "0",
+            "--yes",
+            "--force",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let r = json(&o);
+    assert_eq!(r["pods"][0]["forced"], true);
+    assert_eq!(r["pods"][0]["mounts"][0]["verdict"], "PERSISTED");
+    assert!(stderr(&o).contains("warning: --force"), "{}", stderr(&o));
+    assert_ne!(uid(&pod(&sim, "web-0").await), before);
+    assert_no_markers(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ordered_ready_blocked_replacement_is_refused_even_with_force() {
+    let sim = sim().await;
+    seed(&sim).await;
+    make_unready(&sim, "web-0").await;
+    let before = uid(&pod(&sim, "web-1").await);
+    let o = kubectl_sts(&sim, &["verify-persistence", "web", "--yes", "--force"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = one_line_error(&o);
+    assert!(
+        e.contains("OrderedReady, web-1 would not be recreated until web-0 is Running and Ready"),
+        "{e}"
+    );
+    assert_eq!(uid(&pod(&sim, "web-1").await), before);
+    assert!(sim.requests().for_resource("pods/exec").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evict_blocked_by_pdb() {
+    let sim = sim().await;
+    seed(&sim).await;
+    let pdb = r#"{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"web-pdb"},
+        "spec":{"minAvailable":2,"selector":{"matchLabels":{"app":"nginx"}}}}"#;
+    apply(&sim.client(), NS, pdb).await;
+    let before = uid(&pod(&sim, "web-1").await);
+    let o = kubectl_sts(&sim, &["verify-persistence", "web", "--evict", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("refused by a PodDisruptionBudget (429)") && e.contains("nothing was deleted"),
+        "{e}"
+    );
+    assert_eq!(uid(&pod(&sim, "web-1").await), before);
+    assert_no_markers(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evict_allowed_by_pdb_persists() {
+    let sim = sim().await;
+    seed(&sim).await;
+    let pdb = r#"{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"web-pdb"},
+        "spec":{"maxUnavailable":1,"selector":{"matchLabels":{"app":"nginx"}}}}"#;
+    apply(&sim.client(), NS, pdb).await;
+    let o = kubectl_sts(&sim, &["verify-persistence", "web", "--evict", "--yes", "-o", "json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert_eq!(json(&o)["deletion"], "evict");
+    assert_eq!(sim.requests().count("create", "pods/eviction"), 1);
+    assert_eq!(sim.requests().count("delete", "pods"), 0);
+    assert_no_markers(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_tty_without_yes_refuses_and_dry_run_changes_nothing() {
+    let sim = sim().await;
+    seed(&sim).await;
+    let before = uid(&pod(&sim, "web-1").await);
+    sim.requests().clear();
+    let o = kubectl_sts(&sim, &["verify-persistence", "web"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = one_line_error(&o);
+    assert!(e.contains("delete pod web-1") && e.contains("--yes"), "{e}");
+    assert!(
+        e.contains("namespace \"default\"") && e.contains("context \"sts-sim\""),
+        "{e}"
+    );
+
+    let o = kubectl_sts(&sim, &["verify-persistence", "web", "--dry-run", "-o", "json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = json(&o);
+    assert_eq!(r["result"], "Planned");
+    assert_eq!(r["dryRun"], true);
+    assert_eq!(r["pods"][0]["mounts"][0]["pvc"], "disk-ssd-web-1");
+    let o = kubectl_sts(&sim, &["verify-persistence", "web", "--dry-run"]).await;
+    assert!(stdout(&o).contains("nothing was changed"), "{}", stdout(&o));
+
+    // Nothing written, nothing deleted, no exec at all.
+    assert_eq!(uid(&pod(&sim, "web-1").await), before);
+    let writes: Vec<_> = sim
+        .requests()
+        .all()
+        .into_iter()
+        .filter(|r| !matches!(r.verb.as_str(), "get" | "list" | "watch"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:#?}");
+    assert_no_markers(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_ordinals_highest_first() {
+    let sim = sim().await;
+    seed(&sim).await;
+    let o = kubectl_sts(&sim, &["verify-persistence", "web", "--all", "--yes", "-o", "json"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    let r = json(&o);
+    let names: Vec<&str> = r["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pod"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web-1", "web-0"]);
+    assert_eq!(sim.requests().count("delete", "pods"), 2);
+    assert_no_markers(&sim);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_ordinal_and_missing_sts() {
+    let sim = sim().await;
+    seed(&sim).await;
+    let o = kubectl_sts(&sim, &["verify-persistence", "web", "--ordinal", "7", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(one_line_error(&o).contains("ordinal 7 is outside web's ordinals [0, 2)"));
+    let o = kubectl_sts(&sim, &["verify-persistence", "nosuch", "--yes"]).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(one_line_error(&o).contains("statefulset \"nosuch\" not found"));
+}
