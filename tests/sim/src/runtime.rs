@@ -28,9 +28,9 @@
 //! same `/etc` files but no `/bin` at all, so `kubectl exec -- sh` fails the way it does
 //! against a distroless image.
 //!
-//! Root filesystems are built lazily, on the first exec into the container: the kubelet
-//! calls [`Runtime::prepare_pod`] for every pod it starts (benchmarks start thousands),
-//! and that only creates directories. A rootfs is rebuilt when the container's image
+//! Root filesystems and emptyDir directories are created lazily, on the first exec into
+//! the container: the kubelet calls [`Runtime::prepare_pod`] for every pod it starts
+//! (benchmarks start thousands), and that does no disk I/O at all. A rootfs is rebuilt when the container's image
 //! changes, as a real container is recreated from its new image.
 
 use std::collections::HashMap;
@@ -159,9 +159,19 @@ impl Runtime {
 
     /// The data directory of a persistent volume (created on first use, with the
     /// `lost+found/` of a fresh ext4 filesystem).
+    ///
+    /// A name that is not a single path component (`..`, `a/b`) maps to a harmless
+    /// directory inside `volumes/` instead, so a caller's `remove_dir_all` on the result
+    /// can never escape the runtime root.
     pub fn volume_dir(&self, pv_name: &str) -> PathBuf {
+        if !safe_component(pv_name) {
+            return self
+                .root
+                .join("volumes")
+                .join(format!(".invalid-{}", pv_name.replace(['/', '\0'], "_")));
+        }
         let dir = self.root.join("volumes").join(pv_name);
-        if safe_component(pv_name) && !dir.exists() {
+        if !dir.exists() {
             // Best effort: a failure shows up when the volume is mounted.
             let _ = create_fresh_volume(&dir);
         }
@@ -198,18 +208,24 @@ impl Runtime {
         Ok(dir)
     }
 
-    /// Create the pod's directories (called by the kubelet before the containers start).
-    /// Idempotent and cheap: container root filesystems are built on first exec, see
-    /// [`Runtime::container_rootfs`].
+    /// Called by the kubelet before the pod's containers start. Idempotent and free of
+    /// disk I/O (benchmarks start thousands of pods, and a loaded disk makes every
+    /// mkdir count): it only checks the pod can be given a sandbox. Everything on disk
+    /// (root filesystems, emptyDir directories) is created on first use, by exec —
+    /// indistinguishable from inside the container.
     pub fn prepare_pod(&self, pod: &Value) -> std::io::Result<()> {
         let uid = pod["metadata"]["uid"].as_str().unwrap_or("");
         if !safe_component(uid) {
             return Err(invalid("pod uid", uid));
         }
-        std::fs::create_dir_all(self.pod_dir(uid).join("containers"))?;
-        for v in pod["spec"]["volumes"].as_array().into_iter().flatten() {
-            if v.get("emptyDir").is_some() {
-                self.pod_volume_dir(uid, v["name"].as_str().unwrap_or(""))?;
+        for c in ["containers", "initContainers"]
+            .iter()
+            .filter_map(|f| pod["spec"][f].as_array())
+            .flatten()
+        {
+            let name = c["name"].as_str().unwrap_or("");
+            if !safe_component(name) {
+                return Err(invalid("container name", name));
             }
         }
         Ok(())

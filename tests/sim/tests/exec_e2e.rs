@@ -751,22 +751,40 @@ fn rand_u16() -> u16 {
 fn prepare_pod_is_cheap_and_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let rt = Runtime::new(dir.path()).unwrap();
+    let pod = |i: usize| {
+        json!({"metadata": {"name": format!("web-{i}"), "uid": format!("uid-{i}")},
+            "spec": {"containers": [{"name": "nginx", "image": "nginx"}], "volumes": [{"name": "tmp", "emptyDir": {}}]}})
+    };
     let start = std::time::Instant::now();
-    for i in 0..2000 {
-        let pod = json!({"metadata": {"name": format!("web-{i}"), "uid": format!("uid-{i}")},
-            "spec": {"containers": [{"name": "nginx", "image": "nginx"}], "volumes": [{"name": "tmp", "emptyDir": {}}]}});
-        rt.prepare_pod(&pod).unwrap();
-        rt.prepare_pod(&pod).unwrap();
+    for i in 0..5000 {
+        rt.prepare_pod(&pod(i)).unwrap();
+        rt.prepare_pod(&pod(i)).unwrap();
     }
     let took = start.elapsed();
-    assert!(took < Duration::from_secs(5), "2000 pods took {took:?}");
-    assert!(rt.pod_dir("uid-1999").join("volumes/tmp").is_dir());
-    rt.remove_pod("uid-1999");
-    assert!(!rt.pod_dir("uid-1999").exists());
+    eprintln!("prepare_pod x2 for 5000 pods: {took:?}");
+    assert!(took < Duration::from_secs(2), "5000 pods took {took:?}");
+    // remove_pod takes everything of the pod, and only that pod.
+    for i in [1, 2] {
+        rt.container_rootfs(&pod(i), "nginx").unwrap();
+        rt.pod_volume_dir(&format!("uid-{i}"), "tmp").unwrap();
+    }
+    rt.remove_pod("uid-1");
+    assert!(!rt.pod_dir("uid-1").exists());
+    assert!(rt.pod_dir("uid-2").join("volumes/tmp").is_dir());
+    rt.remove_pod("uid-never-started");
     // A fresh volume looks like a fresh ext4 disk.
     assert!(rt.volume_dir("pv-1").join("lost+found").is_dir());
     // Names from objects cannot escape the root.
     assert!(rt.ensure_volume("../x").is_err());
+    for bad in ["..", ".", "../x", "a/b", ""] {
+        let d = rt.volume_dir(bad);
+        assert_eq!(
+            d.parent(),
+            Some(dir.path().join("volumes").as_path()),
+            "{bad:?} -> {d:?}"
+        );
+        assert_ne!(d, dir.path().join("volumes"));
+    }
     assert!(rt.prepare_pod(&json!({"metadata": {"uid": "../../etc"}})).is_err());
 }
 
@@ -831,4 +849,17 @@ async fn exec_dies_with_its_pod() {
     let status: Value = serde_json::from_slice(&frames.last().unwrap().1).unwrap();
     assert_eq!(status["reason"], "NonZeroExitCode");
     assert_eq!(status["details"]["causes"][0]["message"], "137");
+}
+
+#[tokio::test]
+async fn large_output_arrives_complete_and_in_order() {
+    let h = harness().await;
+    h.claim("data-web-0");
+    h.running_pod("web-0", json!({}));
+    let run = kexec(&h, "web-0", &["sh", "-c", "seq 1 200000; seq 1 1000 >&2"]).await;
+    let want: String = (1..=200_000).map(|i| format!("{i}\n")).collect();
+    assert_eq!(run.stdout.len(), want.len());
+    assert!(run.stdout == want, "stdout differs from seq's output");
+    assert_eq!(run.stderr.lines().count(), 1000);
+    assert_eq!(exit_code(&run), 0);
 }
