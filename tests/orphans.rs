@@ -582,3 +582,66 @@ async fn prune_skips_a_claim_mounted_after_the_plan() {
     assert!(pvcs.get_opt("data-gone-0").await.unwrap().is_some());
     wait_gone(pvcs, "data-gone-1").await;
 }
+
+/// Not a timed test: the 10,000-claim figure for the report. Run with
+/// `cargo test -p kubectl-sts --test orphans bench_ten_thousand -- --ignored --nocapture`:
+/// 100 namespaces x 10 StatefulSets x 9 replicas (9,000 pods), plus one scaled-in
+/// claim per set (10,000 PVCs, 1,000 of them orphans), then
+/// `/usr/bin/time -v kubectl-sts orphans -A -o json`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: seeds 10,000 PVCs"]
+async fn bench_ten_thousand_claims() {
+    // Enough watch history that the settle waits never see 410 Gone.
+    let sim = sim_with(|c| c.watch_history = 2_000_000).await;
+    let client = sim.client();
+    let nss: Api<Namespace> = Api::all(client.clone());
+    let started = std::time::Instant::now();
+    let namespaces: Vec<String> = (0..100).map(|n| format!("bench-{n}")).collect();
+    futures::future::join_all(namespaces.iter().map(|ns| {
+        let client = client.clone();
+        let nss = nss.clone();
+        async move {
+            create_json(&nss, json!({"metadata": {"name": ns}})).await;
+            let sets: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
+            let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
+            for i in 0..10 {
+                let name = format!("db-{i}");
+                create_json(&sets, sts(&name, "data", 9, json!({"podManagementPolicy": "Parallel"}))).await;
+                create_json(&pvcs, pvc(&format!("data-{name}-9"), json!({"app": name}))).await;
+            }
+            for i in 0..10 {
+                tokio::time::timeout(
+                    Duration::from_secs(600),
+                    await_condition(sets.clone(), &format!("db-{i}"), settled()),
+                )
+                .await
+                .expect("settled")
+                .unwrap();
+            }
+        }
+    }))
+    .await;
+    eprintln!("seeded in {:?}", started.elapsed());
+    let kc = sim.kubeconfig_path();
+    let o = tokio::process::Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_kubectl-sts"))
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .args(["orphans", "-A", "-o", "json"])
+        .output()
+        .await
+        .unwrap();
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    eprintln!("totals: {}", r["totals"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    for l in err.lines().filter(|l| {
+        l.contains("Elapsed (wall clock)")
+            || l.contains("Maximum resident")
+            || l.contains("User time")
+            || l.contains("System time")
+    }) {
+        eprintln!("{}", l.trim());
+    }
+    assert_eq!(r["totals"]["scaledIn"], 1000);
+}
