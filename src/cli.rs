@@ -99,6 +99,9 @@ pub enum Command {
     /// Prove a pod's data survives its deletion and recreation (mark, delete, verify)
     #[command(after_help = VERIFY_EXAMPLES)]
     VerifyPersistence(VerifyArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(after_help = COMPLETION_EXAMPLES)]
+    Completion(CompletionArgs),
     /// Change replicas and follow every ordinal (pods, PVCs, order, stuck causes) until settled
     #[command(after_help = SCALE_EXAMPLES)]
     Scale(ScaleArgs),
@@ -293,6 +296,30 @@ pub struct ScaleArgs {
     /// Don't ask before deleting data (whenScaled: Delete) or scaling to 0 (required without a terminal)
     #[arg(short = 'y', long)]
     pub yes: bool,
+}
+
+const COMPLETION_EXAMPLES: &str = "\
+Examples:
+  # Complete `kubectl-sts ...` in the current bash session, then in every new one
+  source <(kubectl sts completion bash)
+  kubectl sts completion bash > ~/.local/share/bash-completion/completions/kubectl-sts
+
+  # zsh (a directory on $fpath), fish, PowerShell
+  kubectl sts completion zsh > \"${fpath[1]}/_kubectl-sts\"
+  kubectl sts completion fish > ~/.config/fish/completions/kubectl-sts.fish
+  kubectl sts completion powershell | Out-String | Invoke-Expression
+
+  # `kubectl sts <TAB>` inside kubectl's own completion (kubectl >= 1.26): put the
+  # kubectl_complete-sts helper from the release archive on PATH; with krew (again after
+  # each upgrade, as the store path carries the version):
+  ln -sf \"$(dirname \"$(readlink -f ~/.krew/bin/kubectl-sts)\")/kubectl_complete-sts\" ~/.krew/bin/";
+
+/// `kubectl sts completion SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to print the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 const VERIFY_EXAMPLES: &str = "\

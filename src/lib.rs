@@ -46,5 +46,6 @@ async fn dispatch(cli: &Cli) -> Result<Exit, CliError> {
         Command::Orphans(args) => commands::orphans::run(&cli.global, args).await,
         Command::VerifyPersistence(args) => commands::verify::run(&cli.global, args).await,
         Command::Scale(args) => commands::scale::run(&cli.global, args).await,
+        Command::Completion(args) => commands::completion::run(args),
     }
 }

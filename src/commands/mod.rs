@@ -1,5 +1,6 @@
 //! One module per subcommand: gather (kube) -> decide (model) -> render.
 
+pub mod completion;
 pub mod orphans;
 pub mod scale;
 pub mod status;
