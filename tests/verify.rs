@@ -653,3 +653,139 @@ async fn bad_ordinal_and_missing_sts() {
     assert_eq!(o.status.code(), Some(2));
     assert!(one_line_error(&o).contains("statefulset \"nosuch\" not found"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_mount_is_reported_and_keep_marker_keeps_it() {
+    let sim = sim().await;
+    let spec = json!({"containers":[container(json!([
+        {"name":"data","mountPath":"/data"},
+        {"name":"conf","mountPath":"/conf","readOnly":true}]))]});
+    setup(
+        &sim,
+        &sts_manifest("ro", 1, None, spec, &["data", "conf"], json!({})),
+        "ro",
+    )
+    .await;
+    let o = kubectl_sts(
+        &sim,
+        &["verify-persistence", "ro", "--yes", "--keep-marker", "-o", "json"],
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains("warning: /conf (conf-ro-0) is mounted read-only"),
+        "{}",
+        stderr(&o)
+    );
+    let r = json(&o);
+    let mounts = r["pods"][0]["mounts"].as_array().unwrap();
+    assert_eq!(mounts[0]["verdict"], "PERSISTED");
+    assert_eq!(mounts[1]["readOnly"], true);
+    assert_eq!(mounts[1]["verdict"], Value::Null);
+    assert_eq!(mounts[1]["markerState"], "notWritten");
+    // --keep-marker: the marker stays, and the report says exactly where.
+    let left = r["pods"][0]["markersRemaining"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{r:#}");
+    assert_eq!(left[0]["pvc"], "data-ro-0");
+    let pv = pv_of(&sim, "data-ro-0").await;
+    let on_disk = markers_under(&sim.ctx().runtime.volume_dir(&pv));
+    assert_eq!(on_disk.len(), 1);
+    assert_eq!(
+        on_disk[0].file_name().unwrap().to_string_lossy(),
+        left[0]["pathInVolume"].as_str().unwrap()
+    );
+    // Its content is the nonce that was verified: 32 hex digits.
+    let content = std::fs::read_to_string(&on_disk[0]).unwrap();
+    assert!(
+        content.len() == 32 && content.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{content}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_waiting_stops_and_states_what_is_left() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let sim = sim().await;
+    seed(&sim).await;
+    let sts: Api<k8s_openapi::api::apps::v1::StatefulSet> = Api::namespaced(sim.client(), NS);
+    // Replacement pods take a minute to start: OnDelete so the running ones stay.
+    sts.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec":{"updateStrategy":{"type":"OnDelete"}}})),
+    )
+    .await
+    .unwrap();
+    wait_sts(&sim.client(), NS, "web", settled()).await;
+    sts.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec":{"template":{"metadata":{"annotations":{annotations::START_DELAY:"60s"}}}}})),
+    )
+    .await
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-sts"))
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .args(["verify-persistence", "web", "--all", "--yes", "--force"])
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    // Synchronise on the command's own output: the pod is gone, the wait has begun.
+    let wait_for = async {
+        while let Some(l) = lines.next_line().await.unwrap() {
+            seen.push(l.clone());
+            if l.contains("web-1: gone") {
+                return;
+            }
+        }
+        panic!("no 'gone' line: {seen:?}");
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), wait_for)
+        .await
+        .expect("web-1 gone within 30s");
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits after Ctrl-C")
+        .unwrap();
+    let mut rest = String::new();
+    while let Some(l) = lines.next_line().await.unwrap() {
+        rest.push_str(&l);
+        rest.push('\n');
+    }
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(
+        rest.contains("interrupted while waiting for web-1: nothing more was deleted"),
+        "{rest}"
+    );
+    // The new pod is not running: the marker cannot be removed, and the message says where it is.
+    assert!(
+        rest.contains("marker files remain: .kubectl-sts-marker-") && rest.contains("on PVC disk-ssd-web-1"),
+        "{rest}"
+    );
+    let pv = pv_of(&sim, "disk-ssd-web-1").await;
+    assert_eq!(markers_under(&sim.ctx().runtime.volume_dir(&pv)).len(), 1);
+    // --all stopped: web-0 was never touched.
+    let deletes: Vec<_> = sim
+        .requests()
+        .all()
+        .into_iter()
+        .filter(|r| r.verb == "delete")
+        .collect();
+    assert_eq!(deletes.len(), 1, "{deletes:#?}");
+    assert_eq!(deletes[0].name, "web-1");
+}
