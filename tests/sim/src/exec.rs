@@ -36,11 +36,12 @@
 //!
 //! Not implemented: SPDY (`POST` with `Upgrade: SPDY/3.1`): [`handle_request`] answers
 //! it with a 400 `Upgrade request required`, after the same validation, so kubectl's
-//! fallback reports the right error; a real pty for `tty=true` (stderr is then dropped,
-//! as the kubelet does, but output is not `\r\n`-translated); `$(VAR)` expansion in env.
+//! fallback reports the right error; `$(VAR)` expansion in env; `base64.channel.k8s.io`.
+//! `tty=true` gets a real pty (see [`tty`]), stderr merged into it as the kubelet does.
 
 pub mod sandbox;
 pub mod status;
+pub mod tty;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -72,6 +73,7 @@ const STDIN: u8 = 0;
 const STDOUT: u8 = 1;
 const STDERR: u8 = 2;
 const ERROR: u8 = 3;
+const RESIZE: u8 = 4;
 const CLOSE: u8 = 255;
 
 /// The negotiated stream protocol.
@@ -408,7 +410,7 @@ async fn session(mut socket: WebSocket, plan: Plan, proto: Protocol) {
         return finish(&mut socket, proto, &outcome).await;
     }
     let outcome = match start(&plan).await {
-        Ok(child) => match pump(&mut socket, child, &plan, proto).await {
+        Ok((child, pty)) => match pump(&mut socket, child, pty, &plan, proto).await {
             Some(outcome) => outcome,
             None => return, // the client went away; the process was killed
         },
@@ -419,7 +421,7 @@ async fn session(mut socket: WebSocket, plan: Plan, proto: Protocol) {
 
 /// Build the rootfs if needed, check the executable, spawn bwrap. Err: the runtime's
 /// cause text.
-async fn start(plan: &Plan) -> Result<tokio::process::Child, String> {
+async fn start(plan: &Plan) -> Result<(tokio::process::Child, Option<tty::Pty>), String> {
     let ctx = plan.ctx.clone();
     let pod = plan.pod.clone();
     let container = plan.container.clone();
@@ -446,20 +448,36 @@ async fn start(plan: &Plan) -> Result<tokio::process::Child, String> {
         workdir: &plan.workdir,
         argv,
     };
-    let pipe = |on: bool| if on { Stdio::piped() } else { Stdio::null() };
-    tokio::process::Command::new(sandbox::bwrap_binary())
-        .args(sb.bwrap_args())
+    let mut cmd = tokio::process::Command::new(sandbox::bwrap_binary());
+    cmd.args(sb.bwrap_args())
         .env_clear()
         .envs(plan.env.iter().map(|(k, v)| (k, v)))
-        .stdin(pipe(plan.opts.stdin))
-        .stdout(pipe(plan.opts.stdout))
-        .stderr(pipe(plan.opts.stderr))
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("starting the sandbox (bwrap): {e}"))
+        .kill_on_drop(true);
+    let pty = if plan.opts.tty {
+        let (pty, slave) = tty::open().map_err(|e| format!("opening a pty: {e}"))?;
+        let dup = |fd: &std::os::fd::OwnedFd| fd.try_clone().map_err(|e| format!("pty: {e}"));
+        cmd.stdin(dup(&slave)?).stdout(dup(&slave)?).stderr(slave);
+        // SAFETY: the closure only makes async-signal-safe calls (setsid, ioctl).
+        unsafe { cmd.pre_exec(tty::make_controlling_terminal) };
+        Some(pty)
+    } else {
+        let pipe = |on: bool| if on { Stdio::piped() } else { Stdio::null() };
+        cmd.stdin(pipe(plan.opts.stdin))
+            .stdout(pipe(plan.opts.stdout))
+            .stderr(pipe(plan.opts.stderr));
+        None
+    };
+    let child = cmd.spawn().map_err(|e| format!("starting the sandbox (bwrap): {e}"))?;
+    // Our copies of the slave close with `cmd`, so the master reads EOF (EIO) once
+    // the process tree is gone.
+    drop(cmd);
+    Ok((child, pty))
 }
 
-async fn read_some(r: &mut Option<impl AsyncReadExt + Unpin>, buf: &mut [u8]) -> std::io::Result<usize> {
+type Reader = Box<dyn tokio::io::AsyncRead + Send + Unpin>;
+type Writer = Box<dyn tokio::io::AsyncWrite + Send + Unpin>;
+
+async fn read_some(r: &mut Option<Reader>, buf: &mut [u8]) -> std::io::Result<usize> {
     match r {
         Some(r) => r.read(buf).await,
         None => std::future::pending().await,
@@ -471,16 +489,26 @@ async fn read_some(r: &mut Option<impl AsyncReadExt + Unpin>, buf: &mut [u8]) ->
 async fn pump(
     socket: &mut WebSocket,
     mut child: tokio::process::Child,
+    pty: Option<tty::Pty>,
     plan: &Plan,
     proto: Protocol,
 ) -> Option<Outcome> {
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
+    let (mut stdout, mut stderr, stdin): (Option<Reader>, Option<Reader>, Option<Writer>) = match &pty {
+        Some(pty) => match (pty.file(), pty.file()) {
+            (Ok(r), Ok(w)) => (Some(Box::new(r)), None, plan.opts.stdin.then(|| Box::new(w) as Writer)),
+            (Err(e), _) | (_, Err(e)) => return Some(Outcome::Internal(format!("pty: {e}"))),
+        },
+        None => (
+            child.stdout.take().map(|r| Box::new(r) as Reader),
+            child.stderr.take().map(|r| Box::new(r) as Reader),
+            child.stdin.take().map(|w| Box::new(w) as Writer),
+        ),
+    };
     let mut out_done = stdout.is_none();
     let mut err_done = stderr.is_none();
     // Stdin is written by its own task, so a process that does not read its input
     // cannot block the output.
-    let mut stdin_tx = child.stdin.take().map(|mut w| {
+    let mut stdin_tx = stdin.map(|mut w| {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<bytes::Bytes>();
         tokio::spawn(async move {
             while let Some(chunk) = rx.recv().await {
@@ -539,7 +567,12 @@ async fn pump(
                         }
                     }
                     Some(&CLOSE) if proto == Protocol::V5 && b.get(1) == Some(&STDIN) => stdin_tx = None,
-                    _ => {} // resize and unknown channels
+                    Some(&RESIZE) => {
+                        if let Some(pty) = &pty {
+                            pty.resize(&b[1..]);
+                        }
+                    }
+                    _ => {} // unknown channels
                 },
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
                 Some(Ok(_)) => {} // ping/pong/text

@@ -863,3 +863,36 @@ async fn large_output_arrives_complete_and_in_order() {
     assert_eq!(run.stderr.lines().count(), 1000);
     assert_eq!(exit_code(&run), 0);
 }
+
+#[tokio::test]
+async fn tty_gets_a_pty_and_resizes() {
+    let h = harness().await;
+    h.claim("data-web-0");
+    h.running_pod("web-0", json!({}));
+    let ap = AttachParams::interactive_tty().container("nginx");
+    // The shell waits (bounded) for the resize to land, so the order in which kube-rs
+    // sends the resize and the input does not matter.
+    let script = r#"i=0; while [ "$(stty size)" != "45 123" ] && [ $i -lt 2000 ]; do i=$((i+1)); done
+[ -t 0 ] && [ -t 1 ] && echo is-a-tty; stty size; read x; echo "got $x"; exit 5"#;
+    let mut p = h.pods().exec("web-0", vec!["sh", "-c", script], &ap).await.unwrap();
+    p.terminal_size()
+        .unwrap()
+        .try_send(kube::api::TerminalSize { width: 123, height: 45 })
+        .unwrap();
+    let mut stdin = p.stdin().unwrap();
+    stdin.write_all(b"go\n").await.unwrap();
+    let mut stdout = p.stdout().unwrap();
+    let status = p.take_status().unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(TIMEOUT, stdout.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    let st = tokio::time::timeout(TIMEOUT, status).await.unwrap().unwrap();
+    let out = String::from_utf8_lossy(&out);
+    // A terminal: input echoed, \n turned into \r\n, the window size applied.
+    assert!(out.contains("is-a-tty\r\n"), "{out:?}");
+    assert!(out.contains("45 123\r\n"), "{out:?}");
+    assert!(out.contains("got go\r\n"), "{out:?}");
+    assert_eq!(st.reason.as_deref(), Some("NonZeroExitCode"));
+}
