@@ -546,11 +546,11 @@ async fn follow(
     loop {
         let world = snap.world();
         let transitions = progress.observe(at, &world);
-        let started = progress.started_at;
-        let rows_elapsed = |_o: i32| {
-            Some(Duration::from_secs_f64(
-                Timestamp::now().duration_since(started).as_secs_f64().max(0.0),
-            ))
+        let now = Timestamp::now();
+        let rows_elapsed = |o: i32| {
+            progress
+                .elapsed(o, now)
+                .map(|d| Duration::from_secs_f64(d.as_secs_f64().max(0.0)))
         };
         live.update(&transitions, progress.rows(), &rows_elapsed);
         if progress.sts_gone {

@@ -396,7 +396,9 @@ pub fn stuck_cause(pod: Option<&Pod>, claims: &[&PersistentVolumeClaim], events:
         // scheduler reports the unbound claim, watch-events.jsonl): that is progress,
         // not a cause. A claim that really cannot bind carries a warning Event (above);
         // without one, the timeout message names the Pending claim.
-        if claims.iter().any(|c| claim_phase(c) == "Pending") && msg.contains("PersistentVolumeClaim") {
+        // The condition can also lag behind the claim's binding (or our PVC watch lag
+        // behind the scheduler), so an unbound-claim message is never a cause by itself.
+        if msg.contains("unbound immediate PersistentVolumeClaims") || msg.contains("PersistentVolumeClaim") {
             return None;
         }
         return Some(Stuck {
@@ -1025,6 +1027,29 @@ impl Progress {
         }
     }
 
+    /// How long `ordinal` has been (or was) on its way: created -> Ready/Available for
+    /// ordinals being added, terminating -> gone for ordinals being removed.
+    pub fn elapsed(&self, ordinal: i32, now: Timestamp) -> Option<jiff::SignedDuration> {
+        let t = self.tracks.get(&ordinal)?;
+        let (from, to) = match self.role(ordinal) {
+            Role::Unchanged => return None,
+            Role::Adding => (
+                t.created_at.filter(|c| *c > self.started_at)?,
+                if self.min_ready_seconds > 0 {
+                    t.available_at
+                } else {
+                    t.ready_at
+                },
+            ),
+            Role::Removing => (t.terminating_at.unwrap_or(self.started_at), t.gone_at),
+        };
+        let end = match to {
+            Some(e) if e >= from => e,
+            _ => now,
+        };
+        Some(end.duration_since(from))
+    }
+
     /// Settled: the controller observed the scale (`observedGeneration >= generation`
     /// with `spec.replicas` at the target), every ordinal in range has a Ready pod
     /// (Available when `minReadySeconds` > 0), and no pod outside the range remains.
@@ -1423,6 +1448,8 @@ mod tests {
         };
         p.observe(t("04"), &world(&observed, &pods3, &claims1, &[]));
         assert!(p.settled());
+        assert_eq!(p.elapsed(2, t("09")).map(|d| d.as_secs()), Some(2), "frozen at ready");
+        assert_eq!(p.elapsed(0, t("09")), None, "unchanged ordinals have no clock");
         let s = p.summary();
         assert_eq!(s.pvcs.reused.len(), 1);
         assert_eq!(s.pvcs.created.len(), 1);
@@ -1607,10 +1634,21 @@ mod tests {
         // Unschedulable only because the claim is not bound yet: progress, no cause.
         let p = captured("pending");
         assert_eq!(stuck_cause(Some(&p), &[&c], &[]), None);
+        // Nor when the claim is already Bound and the condition lags behind.
+        let bound = pvc("disk-ssd-web-2", "cu", "Bound", Some("pv"));
+        assert_eq!(stuck_cause(Some(&p), &[&bound], &[]), None);
         // With the claim's warning event, the claim is the cause.
         assert_eq!(stuck_cause(Some(&p), &[&c], &[&e]).unwrap().reason, "PVCPending");
-        // Unschedulable with no pending claim: the pod is the cause.
-        assert_eq!(stuck_cause(Some(&p), &[], &[]).unwrap().reason, "Unschedulable");
+        // Unschedulable for any other reason: the pod is the cause.
+        let cpu: Pod = serde_json::from_value(
+            json!({"metadata": {"name": "web-2", "uid": "u"}, "status": {"phase": "Pending",
+            "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+              "message": "0/1 nodes are available: 1 Insufficient cpu."}]}}),
+        )
+        .unwrap();
+        let s = stuck_cause(Some(&cpu), &[&bound], &[]).unwrap();
+        assert_eq!((s.reason, s.clear), ("Unschedulable", false));
+        assert!(s.message.contains("Insufficient cpu"));
         // A pending claim with no evidence is just in progress.
         assert_eq!(stuck_cause(None, &[&c], &[]), None);
     }
