@@ -9,13 +9,13 @@ use serde_json::{Value, json};
 use crate::resources::{RESOURCES, Resource};
 
 /// Groups served besides the core group, in the order a real server lists them.
-/// `autoscaling/v1` carries no resources of its own here: it is the `Scale` kind's group.
-pub const GROUPS: &[(&str, &str)] = &[
-    ("apps", "v1"),
-    ("autoscaling", "v1"),
-    ("policy", "v1"),
-    ("storage.k8s.io", "v1"),
-];
+/// `autoscaling/v1` is not listed although it is the `Scale` kind's group: the sim
+/// serves no resource in it, and client-go's discovery fails a group version whose
+/// resource list is empty ("received empty response for: autoscaling/v1",
+/// client-go/discovery/cached/memory/memcache.go), which breaks `kubectl api-resources`
+/// and every kubectl command's shortcut expansion. `kubectl scale` takes the Scale
+/// kind's group from the `statefulsets/scale` entry of apps/v1, not from /apis.
+pub const GROUPS: &[(&str, &str)] = &[("apps", "v1"), ("policy", "v1"), ("storage.k8s.io", "v1")];
 
 pub fn version() -> Value {
     json!({
