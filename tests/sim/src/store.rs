@@ -74,6 +74,11 @@ pub struct WatchEvent {
     /// The resourceVersion of this write (also in `object.metadata.resourceVersion`).
     pub rv: u64,
     pub object: Arc<Value>,
+    /// The object as it was before this write (None for ADDED). Watches with a
+    /// selector need it to tell an object that leaves the selection (the cacher's
+    /// convertToWatchEvent, storage/cacher/cache_watcher.go) and consistent list
+    /// snapshots need it to undo later writes.
+    pub prev: Option<Arc<Value>>,
 }
 
 struct Inner {
@@ -192,19 +197,16 @@ impl Store {
         let rv = inner.rv;
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
         let obj = Arc::new(obj);
-        match kind {
-            EventType::Deleted => {
-                inner.objects.remove(&key);
-            }
-            _ => {
-                inner.objects.insert(key.clone(), obj.clone());
-            }
-        }
+        let prev = match kind {
+            EventType::Deleted => inner.objects.remove(&key),
+            _ => inner.objects.insert(key.clone(), obj.clone()),
+        };
         let ev = WatchEvent {
             kind,
             key,
             rv,
             object: obj.clone(),
+            prev,
         };
         inner.history.push_back(ev.clone());
         while inner.history.len() > self.history_cap {

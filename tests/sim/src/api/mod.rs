@@ -262,13 +262,23 @@ async fn resource_request(
                     Err(e) => return error_response(&e),
                 };
             }
+            let bookmarks = q.get("allowWatchBookmarks").is_some_and(|b| b == "true" || b == "1");
+            let send_initial_events = q.get("sendInitialEvents").map(|b| b == "true" || b == "1");
+            if let Err(e) = watch::validate(
+                send_initial_events,
+                q.get("resourceVersionMatch").map(String::as_str),
+                bookmarks,
+            ) {
+                return error_response(&e);
+            }
             let p = watch::WatchParams {
                 res: info.res,
                 namespace: info.namespace.clone(),
                 labels,
                 fields,
                 resource_version: q.get("resourceVersion").cloned(),
-                bookmarks: q.get("allowWatchBookmarks").is_some_and(|b| b == "true" || b == "1"),
+                bookmarks,
+                send_initial_events,
                 timeout: q
                     .get("timeoutSeconds")
                     .and_then(|t| t.parse().ok())
