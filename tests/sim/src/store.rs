@@ -110,6 +110,12 @@ pub fn now_rfc3339() -> String {
     jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// RFC 3339 time `secs` seconds from now.
+fn rfc3339_in(secs: i64) -> String {
+    let t = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(secs);
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 fn new_uid() -> String {
     let b: [u8; 16] = rand::random();
     format!(
@@ -416,19 +422,30 @@ impl Store {
         let grace = grace_seconds
             .or_else(|| obj["spec"]["terminationGracePeriodSeconds"].as_i64())
             .unwrap_or(30);
-        if has_finalizers(&obj) || (graceful_pod && grace > 0) {
-            if is_terminating(&obj) {
-                // Already terminating: a second delete may only shorten the grace period.
-                if graceful_pod {
-                    let cur = obj["metadata"]["deletionGracePeriodSeconds"].as_i64().unwrap_or(grace);
-                    if grace < cur {
-                        obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
-                        return Ok(self.commit(&mut inner, EventType::Modified, key.clone(), obj));
-                    }
-                }
+        if graceful_pod && is_terminating(&obj) {
+            // Already terminating: a second delete may only shorten the grace period
+            // (rest.BeforeDelete): deletionTimestamp becomes now + grace, written as a
+            // MODIFIED; at grace 0 the object is then removed (store.go Delete,
+            // deleteImmediately), so watchers see MODIFIED then DELETED (watch-pods.jsonl).
+            let cur = obj["metadata"]["deletionGracePeriodSeconds"].as_i64().unwrap_or(grace);
+            if grace >= cur {
                 return Ok(old);
             }
-            obj["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+            obj["metadata"]["deletionTimestamp"] = json!(rfc3339_in(grace));
+            obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+            let out = self.commit(&mut inner, EventType::Modified, key.clone(), obj.clone());
+            if grace > 0 || has_finalizers(&obj) {
+                return Ok(out);
+            }
+            return Ok(self.commit(&mut inner, EventType::Deleted, key.clone(), obj));
+        }
+        if has_finalizers(&obj) || (graceful_pod && grace > 0) {
+            if is_terminating(&obj) {
+                return Ok(old);
+            }
+            // A pod's deletionTimestamp is when its grace period ends (BeforeDelete:
+            // now + gracePeriodSeconds); other objects' is now.
+            obj["metadata"]["deletionTimestamp"] = json!(rfc3339_in(if graceful_pod { grace } else { 0 }));
             obj["metadata"]["deletionGracePeriodSeconds"] = json!(if graceful_pod { grace } else { 0 });
             return Ok(self.commit(&mut inner, EventType::Modified, key.clone(), obj));
         }
