@@ -1,0 +1,561 @@
+//! Seed 003 ("Use FlexVolume to enable a StatefulSet to support persistent storage")
+//! end to end with REAL kubectl against an in-process sim: every command of the
+//! runbook, asserted on what kubectl prints, as the runbook's "Expected output" blocks
+//! show it. Nothing here reads the sim's state directly: if the sim answers kubectl
+//! wrongly (wire format, Table columns, watch semantics, exec protocol, rollout
+//! status fields), these assertions fail.
+//!
+//! kubectl is found through `$KUBECTL`, else `PATH`. Without it the test is skipped
+//! with a note, except under `CI=true`, where a missing kubectl is a failure.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use sts_sim::{Sim, SimConfig};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+/// Upper bound for any one kubectl command or awaited watch line.
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+const MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/seed-003-statefulset.yaml");
+
+/// The kubectl binary: `$KUBECTL`, else the first `kubectl` on `PATH`.
+fn find_kubectl() -> Option<PathBuf> {
+    if let Some(k) = std::env::var_os("KUBECTL").filter(|k| !k.is_empty()) {
+        return Some(PathBuf::from(k));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file())
+}
+
+/// kubectl, or None (skip) outside CI. Panics under `CI=true` when it is missing.
+fn kubectl_or_skip() -> Option<PathBuf> {
+    let k = find_kubectl();
+    if k.is_none() {
+        assert!(
+            std::env::var("CI").map(|v| v != "true").unwrap_or(true),
+            "CI=true but kubectl was not found (set KUBECTL or put kubectl on PATH)"
+        );
+        eprintln!("kubectl not found (set KUBECTL): skipping the kubectl fidelity test");
+    }
+    k
+}
+
+struct Kubectl {
+    bin: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Kubectl {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        c
+    }
+
+    /// Run kubectl to completion.
+    async fn run(&self, args: &[&str]) -> Out {
+        let child = self.command(args).spawn().expect("kubectl starts");
+        let o = tokio::time::timeout(TIMEOUT, child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("kubectl {args:?} did not finish in {TIMEOUT:?}"))
+            .expect("kubectl output");
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Run kubectl and require exit 0; returns stdout.
+    async fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args).await;
+        assert_eq!(
+            o.code, 0,
+            "kubectl {args:?} exited {}\nstdout:\n{}\nstderr:\n{}",
+            o.code, o.stdout, o.stderr
+        );
+        o.stdout
+    }
+
+    /// Start a long-running kubectl (a watch) whose stdout lines arrive on a channel.
+    fn stream(&self, args: &[&str]) -> Stream {
+        let mut child = self.command(args).spawn().expect("kubectl starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(l)) = lines.next_line().await {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Stream {
+            _child: child,
+            rx,
+            seen: Vec::new(),
+            args: args.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+/// A background kubectl's output, read line by line as it arrives.
+struct Stream {
+    _child: Child,
+    rx: mpsc::UnboundedReceiver<String>,
+    /// Every line received so far.
+    seen: Vec<String>,
+    args: Vec<String>,
+}
+
+impl Stream {
+    /// Read lines until one satisfies `pred`; returns the lines read by this call
+    /// (the matching one last). Panics after TIMEOUT.
+    async fn until(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut got = Vec::new();
+        let deadline = tokio::time::Instant::now() + TIMEOUT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(l)) => {
+                    self.seen.push(l.clone());
+                    got.push(l.clone());
+                    if pred(&l) {
+                        return got;
+                    }
+                }
+                Ok(None) => panic!(
+                    "kubectl {:?} ended before {what}; output so far:\n{}",
+                    self.args,
+                    self.seen.join("\n")
+                ),
+                Err(_) => panic!(
+                    "no {what} from kubectl {:?} within {TIMEOUT:?}; output so far:\n{}",
+                    self.args,
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+}
+
+/// One printed row of `kubectl get pod` (NAME READY STATUS RESTARTS AGE).
+#[derive(Debug, Clone, PartialEq)]
+struct PodLine {
+    name: String,
+    ready: String,
+    status: String,
+    restarts: String,
+}
+
+fn pod_line(l: &str) -> Option<PodLine> {
+    let f: Vec<&str> = l.split_whitespace().collect();
+    if f.len() < 5 || f[0] == "NAME" {
+        return None;
+    }
+    Some(PodLine {
+        name: f[0].into(),
+        ready: f[1].into(),
+        status: f[2].into(),
+        restarts: f[3].into(),
+    })
+}
+
+/// A kubectl table (`get`) as rows of header -> cell, cut at the header's column
+/// offsets (kubectl's tabwriter aligns every cell under its header).
+fn table(out: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut lines = out.lines().filter(|l| !l.trim().is_empty());
+    let Some(header) = lines.next() else { return Vec::new() };
+    // Headers are separated by 2+ spaces; single spaces are inside one ("ACCESS MODES").
+    let mut cols: Vec<(usize, String)> = Vec::new();
+    let mut i = 0;
+    let b = header.as_bytes();
+    while i < b.len() {
+        if b[i] != b' ' && (i == 0 || (b[i - 1] == b' ' && (i < 2 || b[i - 2] == b' '))) {
+            let end = header[i..].find("  ").map(|e| i + e).unwrap_or(header.len());
+            cols.push((i, header[i..end].trim().to_string()));
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    lines
+        .map(|l| {
+            cols.iter()
+                .enumerate()
+                .map(|(k, (start, name))| {
+                    let end = cols.get(k + 1).map(|c| c.0).unwrap_or(l.len()).min(l.len());
+                    let cell = l.get((*start).min(l.len())..end).unwrap_or("").trim().to_string();
+                    (name.clone(), cell)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn names(rows: &[std::collections::HashMap<String, String>]) -> Vec<String> {
+    rows.iter().map(|r| r["NAME"].clone()).collect()
+}
+
+/// `kubectl get pod`: every pod Running 1/1 with 0 restarts, and exactly `want`.
+async fn assert_pods_running(k: &Kubectl, want: &[&str]) {
+    let out = k.ok(&["get", "pod"]).await;
+    let rows = table(&out);
+    assert_eq!(names(&rows), want, "kubectl get pod:\n{out}");
+    for r in &rows {
+        assert_eq!(
+            (r["READY"].as_str(), r["STATUS"].as_str(), r["RESTARTS"].as_str()),
+            ("1/1", "Running", "0"),
+            "kubectl get pod:\n{out}"
+        );
+    }
+}
+
+/// `kubectl get pvc`: the claims, all Bound 20Gi RWO alicloud-disk-ssd; returns
+/// claim -> volume.
+async fn assert_pvcs_bound(k: &Kubectl, want: &[&str]) -> std::collections::HashMap<String, String> {
+    let out = k.ok(&["get", "pvc"]).await;
+    let rows = table(&out);
+    assert_eq!(names(&rows), want, "kubectl get pvc:\n{out}");
+    let mut vols = std::collections::HashMap::new();
+    for r in &rows {
+        assert_eq!(r["STATUS"], "Bound", "kubectl get pvc:\n{out}");
+        assert_eq!(r["CAPACITY"], "20Gi", "kubectl get pvc:\n{out}");
+        assert_eq!(r["ACCESS MODES"], "RWO", "kubectl get pvc:\n{out}");
+        assert_eq!(r["STORAGECLASS"], "alicloud-disk-ssd", "kubectl get pvc:\n{out}");
+        assert!(!r["VOLUME"].is_empty(), "kubectl get pvc:\n{out}");
+        vols.insert(r["NAME"].clone(), r["VOLUME"].clone());
+    }
+    vols
+}
+
+/// The statuses one pod goes through in watch lines, consecutive repeats folded.
+fn progression(lines: &[PodLine], pod: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for l in lines.iter().filter(|l| l.name == pod) {
+        let s = format!("{} {}", l.ready, l.status);
+        if out.last() != Some(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+async fn start_sim() -> Sim {
+    Sim::start(SimConfig {
+        storage_classes: vec!["alicloud-disk-ssd".into()],
+        // The seed's container has no readinessProbe: the kubelet reports it Ready in
+        // the same status update that makes it Running (watch-pods.jsonl rv 1016).
+        pod_ready_delay: Duration::ZERO,
+        pod_start_delay: Duration::from_millis(100),
+        termination_delay: Duration::from_millis(100),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_003_runbook_with_real_kubectl() {
+    let Some(bin) = kubectl_or_skip() else { return };
+    let sim = start_sim().await;
+    let k = Kubectl {
+        bin,
+        kubeconfig: sim.kubeconfig_path(),
+    };
+
+    // -- Deploy: `kubectl get pod -w -l app=nginx` in another terminal, then create.
+    let mut watch = k.stream(&["get", "pod", "-w", "-l", "app=nginx"]);
+    // The watch is established once kubectl has sent its watch request.
+    wait_for_request(&sim, "watch", "pods").await;
+    let out = k.ok(&["create", "-f", MANIFEST]).await;
+    assert_eq!(out, "service/nginx created\nstatefulset.apps/web created\n");
+
+    let lines = watch
+        .until("web-1 1/1 Running", |l| {
+            pod_line(l).is_some_and(|p| p.name == "web-1" && p.ready == "1/1" && p.status == "Running")
+        })
+        .await;
+    let header = lines.iter().find(|l| l.starts_with("NAME")).expect("a header line");
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    );
+    let rows: Vec<PodLine> = lines.iter().filter_map(|l| pod_line(l)).collect();
+    // Ordered deployment: web-0 is Running and Ready before web-1's first line.
+    let web0_ready = rows
+        .iter()
+        .position(|p| p.name == "web-0" && p.ready == "1/1" && p.status == "Running")
+        .expect("web-0 reached 1/1 Running");
+    let web1_first = rows.iter().position(|p| p.name == "web-1").expect("web-1 lines");
+    assert!(
+        web0_ready < web1_first,
+        "web-1 appeared before web-0 was Ready: {rows:#?}"
+    );
+    for pod in ["web-0", "web-1"] {
+        assert_eq!(
+            progression(&rows, pod),
+            ["0/1 Pending", "0/1 ContainerCreating", "1/1 Running"],
+            "{pod}'s progression in kubectl get pod -w: {rows:#?}"
+        );
+        assert!(rows.iter().filter(|p| p.name == pod).all(|p| p.restarts == "0"));
+    }
+
+    assert_pods_running(&k, &["web-0", "web-1"]).await;
+    let vols = assert_pvcs_bound(&k, &["disk-ssd-web-0", "disk-ssd-web-1"]).await;
+
+    // -- Scale out to 3.
+    assert_eq!(
+        k.ok(&["scale", "sts", "web", "--replicas=3"]).await,
+        "statefulset.apps/web scaled\n"
+    );
+    rollout_complete(&k, 3).await;
+    assert_pods_running(&k, &["web-0", "web-1", "web-2"]).await;
+    let vols3 = assert_pvcs_bound(&k, &["disk-ssd-web-0", "disk-ssd-web-1", "disk-ssd-web-2"]).await;
+    assert_eq!(vols3["disk-ssd-web-0"], vols["disk-ssd-web-0"]);
+
+    // -- Scale in to 2: web-2 goes, its claim stays.
+    assert_eq!(
+        k.ok(&["scale", "sts", "web", "--replicas=2"]).await,
+        "statefulset.apps/web scaled\n"
+    );
+    k.ok(&["wait", "--for=delete", "pod/web-2", "--timeout=80s"]).await;
+    assert_pods_running(&k, &["web-0", "web-1"]).await;
+    let after_in = assert_pvcs_bound(&k, &["disk-ssd-web-0", "disk-ssd-web-1", "disk-ssd-web-2"]).await;
+    assert_eq!(after_in, vols3, "scale-in must not touch claims or volumes");
+
+    // -- Scale out again: web-2 comes back on the same claim and volume.
+    assert_eq!(
+        k.ok(&["scale", "sts", "web", "--replicas=3"]).await,
+        "statefulset.apps/web scaled\n"
+    );
+    rollout_complete(&k, 3).await;
+    assert_pods_running(&k, &["web-0", "web-1", "web-2"]).await;
+    let again = assert_pvcs_bound(&k, &["disk-ssd-web-0", "disk-ssd-web-1", "disk-ssd-web-2"]).await;
+    assert_eq!(again, vols3, "the new web-2 uses the existing PVC and PV");
+    let claim2 = k
+        .ok(&[
+            "get",
+            "pod",
+            "web-2",
+            "-o",
+            "jsonpath={.spec.volumes[?(@.name==\"disk-ssd\")].persistentVolumeClaim.claimName}",
+        ])
+        .await;
+    assert_eq!(claim2, "disk-ssd-web-2");
+
+    // -- `kubectl describe pod web-1 | grep ClaimName`.
+    let describe = k.ok(&["describe", "pod", "web-1"]).await;
+    let claim_lines: Vec<&str> = describe.lines().filter(|l| l.contains("ClaimName")).collect();
+    assert_eq!(claim_lines.len(), 1, "describe:\n{describe}");
+    assert_eq!(
+        claim_lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["ClaimName:", "disk-ssd-web-1"]
+    );
+    assert!(describe.contains("\nEvents:"), "describe lists events:\n{describe}");
+    assert!(
+        describe.contains("Scheduled"),
+        "describe shows the pod's events:\n{describe}"
+    );
+
+    // -- Delete web-1: the watch shows Terminating, then a new web-1 Pending ->
+    //    ContainerCreating -> Running; the claims are unchanged.
+    let uid_before = k.ok(&["get", "pod", "web-1", "-o", "jsonpath={.metadata.uid}"]).await;
+    let out = k.ok(&["delete", "pod", "web-1"]).await;
+    // kubectl >= 1.33 adds " from default namespace" to the runbook's line.
+    assert!(out.starts_with("pod \"web-1\" deleted"), "delete printed: {out}");
+    let lines = watch
+        .until("the recreated web-1 1/1 Running", |l| {
+            pod_line(l).is_some_and(|p| p.name == "web-1" && p.ready == "1/1" && p.status == "Running")
+        })
+        .await;
+    let rows: Vec<PodLine> = lines.iter().filter_map(|l| pod_line(l)).collect();
+    assert_eq!(
+        progression(&rows, "web-1"),
+        [
+            "1/1 Terminating",
+            "0/1 Terminating",
+            "0/1 Pending",
+            "0/1 ContainerCreating",
+            "1/1 Running"
+        ],
+        "web-1 delete and recreate in kubectl get pod -w: {rows:#?}"
+    );
+    let uid_after = k.ok(&["get", "pod", "web-1", "-o", "jsonpath={.metadata.uid}"]).await;
+    assert_ne!(uid_before, uid_after, "web-1 is a new pod");
+    assert_pods_running(&k, &["web-0", "web-1", "web-2"]).await;
+    assert_eq!(
+        assert_pvcs_bound(&k, &["disk-ssd-web-0", "disk-ssd-web-1", "disk-ssd-web-2"]).await,
+        vols3,
+        "the recreated pod uses the same PVC"
+    );
+
+    // -- Persistent storage: a file on the volume survives the pod, one outside it does not.
+    assert_eq!(k.ok(&["exec", "web-1", "--", "ls", "/data"]).await, "lost+found\n");
+    assert_eq!(k.ok(&["exec", "web-1", "--", "touch", "/data/statefulset"]).await, "");
+    assert_eq!(k.ok(&["exec", "web-1", "--", "touch", "/tmp/outside"]).await, "");
+    assert_eq!(
+        k.ok(&["exec", "web-1", "--", "ls", "/data"]).await,
+        "lost+found\nstatefulset\n"
+    );
+    assert_eq!(
+        k.ok(&["exec", "web-1", "--", "ls", "/tmp/outside"]).await,
+        "/tmp/outside\n"
+    );
+    let out = k.ok(&["delete", "pod", "web-1"]).await;
+    assert!(out.starts_with("pod \"web-1\" deleted"), "delete printed: {out}");
+    k.ok(&["wait", "--for=condition=Ready", "pod/web-1", "--timeout=80s"])
+        .await;
+    assert_eq!(
+        k.ok(&["exec", "web-1", "--", "ls", "/data"]).await,
+        "lost+found\nstatefulset\n"
+    );
+    let gone = k.run(&["exec", "web-1", "--", "ls", "/tmp/outside"]).await;
+    assert_eq!(gone.code, 1, "ls of a missing file exits 1: {}", gone.stderr);
+    assert!(gone.stderr.contains("No such file or directory"), "{}", gone.stderr);
+    assert!(
+        gone.stderr.contains("command terminated with exit code 1"),
+        "{}",
+        gone.stderr
+    );
+
+    // -- Rollouts: set image, status, history, restart.
+    rollout_complete(&k, 3).await;
+    let mut revs = k.stream(&[
+        "get",
+        "pod",
+        "-w",
+        "-l",
+        "app=nginx",
+        "-o",
+        "custom-columns=NAME:.metadata.name,IMAGE:.spec.containers[0].image,DELETING:.metadata.deletionTimestamp",
+    ]);
+    revs.until("the current pods", |l| l.starts_with("web-2")).await;
+    assert_eq!(
+        k.ok(&["set", "image", "sts/web", "nginx=nginx:1.25"]).await,
+        "statefulset.apps/web image updated\n"
+    );
+    rollout_complete(&k, 3).await;
+    // Pods replaced from the highest ordinal down: the order new-image pods appear in.
+    let lines = revs
+        .until("web-0 on nginx:1.25", |l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() == 3 && f[0] == "web-0" && f[1] == "nginx:1.25" && f[2] == "<none>"
+        })
+        .await;
+    let mut order: Vec<String> = Vec::new();
+    for l in &lines {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() == 3 && f[1] == "nginx:1.25" && !order.iter().any(|o| o == f[0]) {
+            order.push(f[0].to_string());
+        }
+    }
+    assert_eq!(order, ["web-2", "web-1", "web-0"], "watch lines:\n{}", lines.join("\n"));
+    drop(revs);
+    assert_pods_running(&k, &["web-0", "web-1", "web-2"]).await;
+
+    let history = k.ok(&["rollout", "history", "sts/web"]).await;
+    let hrows: Vec<Vec<&str>> = history.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(hrows[0], ["statefulset.apps/web"], "history:\n{history}");
+    assert_eq!(hrows[1], ["REVISION", "CHANGE-CAUSE"], "history:\n{history}");
+    assert_eq!(hrows[2], ["1", "<none>"], "history:\n{history}");
+    assert_eq!(hrows[3], ["2", "<none>"], "history:\n{history}");
+    let rev2 = k.ok(&["rollout", "history", "sts/web", "--revision=2"]).await;
+    assert!(rev2.starts_with("statefulset.apps/web with revision #2"), "{rev2}");
+    assert!(rev2.contains("Image:\tnginx:1.25"), "{rev2}");
+    let rev1 = k.ok(&["rollout", "history", "sts/web", "--revision=1"]).await;
+    assert!(rev1.contains("Image:\tnginx\n"), "{rev1}");
+
+    assert_eq!(
+        k.ok(&["rollout", "restart", "sts/web"]).await,
+        "statefulset.apps/web restarted\n"
+    );
+    rollout_complete(&k, 3).await;
+    let restarted = k
+        .ok(&[
+            "get",
+            "pod",
+            "-l",
+            "app=nginx",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}{\"\\n\"}{end}",
+        ])
+        .await;
+    let stamps: Vec<&str> = restarted.lines().collect();
+    assert_eq!(stamps.len(), 3, "{restarted}");
+    assert!(stamps.iter().all(|s| !s.is_empty() && *s == stamps[0]), "{restarted}");
+    let history = k.ok(&["rollout", "history", "sts/web"]).await;
+    assert!(
+        history.lines().any(|l| l.split_whitespace().next() == Some("3")),
+        "{history}"
+    );
+
+    // -- Everything prints.
+    let o = k.run(&["get", "sts,pods,pvc,pv,events"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.is_empty(), "{}", o.stderr);
+    for want in [
+        "statefulset.apps/web",
+        "pod/web-2",
+        "persistentvolumeclaim/disk-ssd-web-2",
+        "persistentvolume/",
+    ] {
+        assert!(o.stdout.contains(want), "missing {want}:\n{}", o.stdout);
+    }
+    assert!(o.stdout.contains("SuccessfulCreate"), "events:\n{}", o.stdout);
+    let o = k.run(&["api-resources"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.is_empty(), "{}", o.stderr);
+    assert!(
+        o.stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["statefulsets", "sts", "apps/v1", "true", "StatefulSet"]),
+        "{}",
+        o.stdout
+    );
+    drop(watch);
+    sim.shutdown().await;
+}
+
+/// `kubectl rollout status sts/web` until it completes; checks the final line.
+async fn rollout_complete(k: &Kubectl, replicas: usize) -> String {
+    let out = k.ok(&["rollout", "status", "sts/web", "--timeout=80s"]).await;
+    let last = out.lines().last().unwrap_or("");
+    assert_eq!(
+        last,
+        format!("partitioned roll out complete: {replicas} new pods have been updated..."),
+        "rollout status:\n{out}"
+    );
+    out
+}
+
+/// Wait (bounded) until the sim has answered a `verb` request on `resource`.
+async fn wait_for_request(sim: &Sim, verb: &str, resource: &str) {
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    while sim.requests().count(verb, resource) == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {verb} {resource} request within {TIMEOUT:?}"
+        );
+        tick.tick().await;
+    }
+}
