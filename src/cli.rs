@@ -108,6 +108,12 @@ pub enum Command {
     /// Report PVCs StatefulSets left behind, with their cost; `prune` deletes them
     #[command(after_help = ORPHANS_EXAMPLES)]
     Orphans(OrphansArgs),
+    /// Follow a rollout ordinal by ordinal (partition, maxUnavailable, OnDelete, minReadySeconds); `history` lists revisions
+    #[command(after_help = ROLLOUT_EXAMPLES)]
+    Rollout(RolloutArgs),
+    /// Restart every pod the way `kubectl rollout restart` does, then follow the rollout
+    #[command(after_help = RESTART_EXAMPLES)]
+    Restart(RestartArgs),
 }
 
 const STATUS_EXAMPLES: &str = "\
@@ -374,4 +380,121 @@ pub struct VerifyArgs {
     /// Leave the marker files in place after verifying
     #[arg(long)]
     pub keep_marker: bool,
+}
+
+const ROLLOUT_EXAMPLES: &str = "\
+Examples:
+  # Follow web's rollout ordinal by ordinal until it is done (or stuck), then draw its timeline
+  kubectl sts rollout web
+
+  # In CI: give up when no ordinal progressed for 5 minutes (exit 1), or after 20 minutes (exit 4)
+  kubectl sts rollout web --progress-deadline 5m --timeout 20m -o json
+
+  # Where is it now? One snapshot, no waiting (also lists pods OnDelete waits for)
+  kubectl sts rollout web --no-wait
+
+  # The revisions, their images and change-cause, which is current and which is rolling out
+  kubectl sts rollout history web
+
+States per ordinal: waiting, waiting-for-manual-delete (OnDelete), terminating, recreating,
+running, ready (minReadySeconds not yet elapsed), updated/available, held (below the partition).
+Done = observedGeneration >= generation and every ordinal at or above the partition runs the
+update revision and is Ready (Available with minReadySeconds). Stuck = no ordinal progressed
+for --progress-deadline: the blocking ordinal, its cause and the forced-rollback recovery are
+printed. Under OnDelete the pods to delete by hand are listed as soon as nothing else can
+move; with nobody deleting them the wait ends at --progress-deadline (exit 1).
+Exit codes: 0 done (or --no-wait: the snapshot was taken, whatever it shows); 1 stuck,
+waiting for manual deletes past --progress-deadline, or the StatefulSet was deleted;
+2 bad input; 3 API error; 4 --timeout; 130 Ctrl-C (the rollout goes on in the cluster).";
+
+const RESTART_EXAMPLES: &str = "\
+Examples:
+  # Restart web's pods highest ordinal first (asks on a terminal) and follow them
+  kubectl sts restart web
+
+  # From a script: --yes is required without a terminal
+  kubectl sts restart web --yes --progress-deadline 5m -o json
+
+  # Show what would be sent and which pods would restart, change nothing
+  kubectl sts restart web --dry-run
+
+Sets spec.template.metadata.annotations[\"kubectl.kubernetes.io/restartedAt\"] to the
+current time (RFC 3339), the strategic-merge patch `kubectl rollout restart` sends; the
+controller then replaces pods as its updateStrategy says (RollingUpdate: down to the
+partition; OnDelete: only pods you delete). Exit codes as for `kubectl sts rollout`;
+2 also when not confirmed (nothing changed).";
+
+/// `--timeout` / `--progress-deadline`: a duration above zero.
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_kubectl_duration(s)?;
+    if d.is_zero() {
+        return Err(format!(
+            "\"{s}\" is zero: give a duration above zero, e.g. 30s, 10m, 1h"
+        ));
+    }
+    Ok(d)
+}
+
+/// How long to follow a rollout.
+#[derive(Debug, Args, Clone)]
+pub struct TraceArgs {
+    /// Give up after this long (exit 4): 30s, 10m, 1h
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_positive_duration)]
+    pub timeout: Duration,
+    /// Stuck when no ordinal progressed for this long (exit 1): 30s, 10m, 1h
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_positive_duration)]
+    pub progress_deadline: Duration,
+    /// Print where the rollout is now and exit 0 without following it
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct RolloutArgs {
+    #[command(subcommand)]
+    pub action: Option<RolloutAction>,
+    /// The StatefulSet whose rollout to follow
+    #[arg(required = true)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub trace: TraceArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolloutAction {
+    /// List the StatefulSet's revisions: number, hash, age, images, change-cause, current/update
+    #[command(after_help = HISTORY_EXAMPLES)]
+    History(HistoryArgs),
+}
+
+const HISTORY_EXAMPLES: &str = "\
+Examples:
+  # Like kubectl rollout history, with images and which revision is current / rolling out
+  kubectl sts rollout history web
+
+  # As JSON
+  kubectl sts rollout history web -o json
+
+CHANGE-CAUSE is the kubernetes.io/change-cause annotation the StatefulSet carried when the
+revision was created (<none> without one).";
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The StatefulSet whose ControllerRevisions to list
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    /// The StatefulSet to restart
+    pub name: String,
+    /// Don't ask for confirmation (required without a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Show the patch and the pods it would restart; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub trace: TraceArgs,
 }

@@ -34,6 +34,10 @@ pub async fn run(cli: &Cli) -> Result<Exit, CliError> {
     if matches!(cli.command, Command::VerifyPersistence(_)) {
         return dispatch(cli).await;
     }
+    // rollout/restart handle Ctrl-C themselves: they print the trace so far and what goes on.
+    if matches!(cli.command, Command::Rollout(_) | Command::Restart(_)) {
+        return dispatch(cli).await;
+    }
     tokio::select! {
         r = dispatch(cli) => r,
         _ = tokio::signal::ctrl_c() => Err(CliError::new(Exit::Interrupted, "interrupted: nothing was changed")),
@@ -46,6 +50,8 @@ async fn dispatch(cli: &Cli) -> Result<Exit, CliError> {
         Command::Orphans(args) => commands::orphans::run(&cli.global, args).await,
         Command::VerifyPersistence(args) => commands::verify::run(&cli.global, args).await,
         Command::Scale(args) => commands::scale::run(&cli.global, args).await,
+        Command::Rollout(args) => commands::rollout::run(&cli.global, args).await,
+        Command::Restart(args) => commands::rollout::restart(&cli.global, args).await,
         Command::Completion(args) => commands::completion::run(args),
     }
 }

@@ -8,4 +8,5 @@ pub mod persistence;
 pub mod pods;
 pub mod progress;
 pub mod quantity;
+pub mod revisions;
 pub mod statefulset;

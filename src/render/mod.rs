@@ -1,6 +1,7 @@
 //! Rendering: kubectl-style tables (comfy-table), JSON/YAML reports, colour rules.
 
 pub mod live;
+pub mod timeline;
 
 use std::io::IsTerminal;
 

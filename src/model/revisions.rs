@@ -1,0 +1,980 @@
+//! Rollouts of a StatefulSet, per ordinal: pure, no I/O.
+//!
+//! A [`Trace`] is fed successive snapshots (a [`World`] from `crate::watch`) and keeps,
+//! for every ordinal, which revision its pod runs against `status.updateRevision`, its
+//! [`OrdinalState`] and a timeline (update started, old pod gone, new pod created,
+//! running, ready, available), plus one [`TraceEvent`] per change for the live view and
+//! the JSON report. [`history`] reads ControllerRevisions like `kubectl rollout
+//! history`; [`restart_patch`] is the patch `kubectl rollout restart` sends.
+//!
+//! Kubernetes semantics (pkg/controller/statefulset/stateful_set_control.go,
+//! `updateStatefulSet` and `updateStatefulSetAfterInvariantEstablished`;
+//! stateful_set_utils.go `newVersionedStatefulSetPod`, `getStatefulSetMaxUnavailable`):
+//! - A pod's revision is its `controller-revision-hash` label; the target is
+//!   `status.updateRevision`, trusted only once `status.observedGeneration >=
+//!   metadata.generation`.
+//! - RollingUpdate replaces pods from the highest ordinal down to
+//!   `start + partition` (the partition counts from `spec.ordinals.start`); ordinals
+//!   below are recreated at the current revision and never updated ("held").
+//! - `maxUnavailable` (int or percentage of replicas, rounded down, at least 1; honoured
+//!   where the MaxUnavailableStatefulSet feature is on) lets several ordinals be in flight.
+//! - OnDelete replaces a pod only when someone deletes it.
+//! - With `minReadySeconds > 0` a pod counts once Ready for that long (Available).
+//!
+//! Done = `observedGeneration >= generation` and every ordinal at or above the
+//! partition runs `updateRevision` and is Available (Ready when `minReadySeconds` is 0).
+//! Progress = some ordinal reached a later stage than ever before; a rollout with no
+//! progress for the progress deadline is stuck.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use super::ordinals::{claim_name, pod_name, pod_ordinal};
+use super::pods;
+use super::progress::{Stuck, World, event_time, stuck_cause};
+use super::statefulset::Facts;
+
+/// The annotation `kubectl rollout history` shows as CHANGE-CAUSE.
+pub const CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
+/// The pod-template annotation `kubectl rollout restart` sets.
+pub const RESTARTED_AT: &str = "kubectl.kubernetes.io/restartedAt";
+/// The label the controller puts on ControllerRevisions (their hash).
+pub const HASH_LABEL: &str = "controller.kubernetes.io/hash";
+
+/// Where one ordinal is in the rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OrdinalState {
+    /// Runs an old revision; RollingUpdate will replace it (lower ordinals wait for higher ones).
+    Waiting,
+    /// Runs an old revision under OnDelete: replaced only once someone deletes the pod.
+    WaitingForManualDelete,
+    /// Its pod is being deleted.
+    Terminating,
+    /// No pod, or the new pod is not running yet (scheduling, pulling, creating).
+    Recreating,
+    /// The new pod runs, not Ready.
+    Running,
+    /// The new pod is Ready, not yet Available (`minReadySeconds`).
+    Ready,
+    /// The new pod is Available (Ready for `minReadySeconds`; just Ready when 0): done.
+    Available,
+    /// Below the partition: kept at the current revision, not part of this rollout.
+    Held,
+}
+
+impl OrdinalState {
+    /// How far along the update: the basis of "progress".
+    pub fn rank(self) -> u8 {
+        match self {
+            OrdinalState::Waiting | OrdinalState::WaitingForManualDelete | OrdinalState::Held => 0,
+            OrdinalState::Terminating => 1,
+            OrdinalState::Recreating => 2,
+            OrdinalState::Running => 3,
+            OrdinalState::Ready => 4,
+            OrdinalState::Available => 5,
+        }
+    }
+
+    /// A word for tables and live lines; `min_ready` decides between ready and available.
+    pub fn label(self, min_ready_seconds: i32) -> &'static str {
+        match self {
+            OrdinalState::Waiting => "waiting",
+            OrdinalState::WaitingForManualDelete => "waiting-for-manual-delete",
+            OrdinalState::Terminating => "terminating",
+            OrdinalState::Recreating => "recreating",
+            OrdinalState::Running => "running",
+            OrdinalState::Ready => "ready",
+            OrdinalState::Available if min_ready_seconds > 0 => "available",
+            OrdinalState::Available => "updated",
+            OrdinalState::Held => "held",
+        }
+    }
+
+    /// A new pod is on its way (counts against maxUnavailable).
+    pub fn in_flight(self) -> bool {
+        (1..=4).contains(&self.rank())
+    }
+}
+
+/// The rollout-relevant parts of a StatefulSet's spec and status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutSpec {
+    /// `RollingUpdate` or `OnDelete`.
+    pub strategy: String,
+    pub replicas: i32,
+    pub start_ordinal: i32,
+    /// RollingUpdate partition (0 under OnDelete).
+    pub partition: i32,
+    /// Resolved `maxUnavailable` (1 by default).
+    pub max_unavailable: i32,
+    pub min_ready_seconds: i32,
+    pub pod_management_policy: String,
+    pub generation: i64,
+    pub observed_generation: Option<i64>,
+    pub current_revision: Option<String>,
+    pub update_revision: Option<String>,
+}
+
+impl RolloutSpec {
+    pub fn of(sts: &StatefulSet) -> RolloutSpec {
+        let f = Facts::of(sts);
+        let on_delete = f.update_strategy == "OnDelete";
+        RolloutSpec {
+            max_unavailable: max_unavailable(f.max_unavailable.as_deref(), f.replicas),
+            partition: if on_delete { 0 } else { f.partition.max(0) },
+            strategy: f.update_strategy,
+            replicas: f.replicas,
+            start_ordinal: f.start_ordinal,
+            min_ready_seconds: f.min_ready_seconds,
+            pod_management_policy: f.pod_management_policy,
+            generation: f.generation,
+            observed_generation: f.observed_generation,
+            current_revision: f.current_revision,
+            update_revision: f.update_revision,
+        }
+    }
+
+    pub fn on_delete(&self) -> bool {
+        self.strategy == "OnDelete"
+    }
+
+    /// Status describes the current spec.
+    pub fn status_current(&self) -> bool {
+        self.observed_generation.is_some_and(|o| o >= self.generation)
+    }
+
+    /// The first ordinal the rollout updates: `start + partition` (clamped to the range).
+    pub fn first_updated(&self) -> i32 {
+        self.start_ordinal.saturating_add(self.partition.min(self.replicas))
+    }
+
+    pub fn end(&self) -> i32 {
+        self.start_ordinal.saturating_add(self.replicas.max(0))
+    }
+}
+
+/// `getStatefulSetMaxUnavailable`: int, or a percentage of replicas rounded down; at least 1.
+pub fn max_unavailable(value: Option<&str>, replicas: i32) -> i32 {
+    let n = match value {
+        None => 1,
+        Some(v) => match v.strip_suffix('%') {
+            Some(p) => p
+                .trim()
+                .parse::<i64>()
+                .map(|p| (p * i64::from(replicas.max(0)) / 100) as i32)
+                .unwrap_or(1),
+            None => v.trim().parse::<i32>().unwrap_or(1),
+        },
+    };
+    n.max(1)
+}
+
+/// The state of one ordinal from its pod (None: no pod).
+pub fn classify(spec: &RolloutSpec, ordinal: i32, pod: Option<&Pod>, now: Timestamp) -> OrdinalState {
+    if !spec.on_delete() && ordinal < spec.first_updated() {
+        return OrdinalState::Held;
+    }
+    let Some(p) = pod else { return OrdinalState::Recreating };
+    if p.metadata.deletion_timestamp.is_some() {
+        return OrdinalState::Terminating;
+    }
+    let current = match (&spec.update_revision, pods::revision(p)) {
+        (Some(u), Some(r)) => u == r,
+        _ => false,
+    };
+    if !current {
+        return if spec.on_delete() {
+            OrdinalState::WaitingForManualDelete
+        } else {
+            OrdinalState::Waiting
+        };
+    }
+    if pods::is_available(p, spec.min_ready_seconds, now) {
+        OrdinalState::Available
+    } else if pods::is_ready(p) {
+        OrdinalState::Ready
+    } else if p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") {
+        OrdinalState::Running
+    } else {
+        OrdinalState::Recreating
+    }
+}
+
+/// One ordinal's part in the rollout.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrdinalTrace {
+    pub ordinal: i32,
+    pub pod: String,
+    pub state: OrdinalState,
+    /// The revision the pod runs now (its `controller-revision-hash`); None without a pod.
+    pub revision: Option<String>,
+    /// The revision the ordinal ran before it was updated, when seen.
+    pub from_revision: Option<String>,
+    /// Updated (or being updated) by this rollout; false for held ordinals and for
+    /// ordinals already at the update revision before it started.
+    pub in_rollout: bool,
+    /// Its old pod started terminating (deletion requested).
+    pub update_started_at: Option<Timestamp>,
+    /// The old pod was gone.
+    pub old_pod_gone_at: Option<Timestamp>,
+    /// The new pod was created.
+    pub new_pod_created_at: Option<Timestamp>,
+    pub new_pod_running_at: Option<Timestamp>,
+    pub new_pod_ready_at: Option<Timestamp>,
+    /// Ready for `minReadySeconds` (the same as ready when it is 0).
+    pub new_pod_available_at: Option<Timestamp>,
+    /// From update started (or the earliest known stage) to available.
+    pub duration_seconds: Option<f64>,
+    /// Some timestamps come from object timestamps and Events (attached mid-rollout),
+    /// with the API's one-second precision, instead of being observed live.
+    pub reconstructed: bool,
+    pub restarts: i32,
+    pub stuck: Option<Stuck>,
+    #[serde(skip)]
+    max_rank: u8,
+    #[serde(skip)]
+    pod_uid: Option<String>,
+}
+
+impl OrdinalTrace {
+    fn new(ordinal: i32, sts: &str) -> OrdinalTrace {
+        OrdinalTrace {
+            ordinal,
+            pod: pod_name(sts, ordinal),
+            state: OrdinalState::Recreating,
+            revision: None,
+            from_revision: None,
+            in_rollout: false,
+            update_started_at: None,
+            old_pod_gone_at: None,
+            new_pod_created_at: None,
+            new_pod_running_at: None,
+            new_pod_ready_at: None,
+            new_pod_available_at: None,
+            duration_seconds: None,
+            reconstructed: false,
+            restarts: 0,
+            stuck: None,
+            max_rank: 0,
+            pod_uid: None,
+        }
+    }
+
+    /// The first known moment of this ordinal's update.
+    pub fn began_at(&self) -> Option<Timestamp> {
+        self.update_started_at
+            .or(self.old_pod_gone_at)
+            .or(self.new_pod_created_at)
+            .or(self.new_pod_running_at)
+            .or(self.new_pod_ready_at)
+    }
+
+    fn reset_timeline(&mut self) {
+        self.update_started_at = None;
+        self.old_pod_gone_at = None;
+        self.new_pod_created_at = None;
+        self.new_pod_running_at = None;
+        self.new_pod_ready_at = None;
+        self.new_pod_available_at = None;
+        self.duration_seconds = None;
+        self.reconstructed = false;
+        self.max_rank = 0;
+        self.in_rollout = false;
+    }
+}
+
+/// One thing that happened: a live line and an entry of the JSON report's `events`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceEvent {
+    pub at: Timestamp,
+    /// `pod/web-2`, `statefulset/web`.
+    pub object: String,
+    pub ordinal: Option<i32>,
+    /// `terminating`, `gone`, `created`, `running`, `ready`, `available`, `updated`,
+    /// `stuck`, `waiting-for-manual-delete`, `observed`, `revision`, `deleted`, `done`.
+    pub event: &'static str,
+    pub fields: Vec<(&'static str, String)>,
+}
+
+impl Serialize for TraceEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("at", &format!("{:.3}", self.at))?;
+        m.serialize_entry("object", &self.object)?;
+        if let Some(o) = self.ordinal {
+            m.serialize_entry("ordinal", &o)?;
+        }
+        m.serialize_entry("event", self.event)?;
+        let fields: BTreeMap<&str, &str> = self.fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        m.serialize_entry("fields", &fields)?;
+        m.end()
+    }
+}
+
+/// The rollout of one StatefulSet, followed over time.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    pub name: String,
+    pub namespace: String,
+    pub spec: RolloutSpec,
+    /// When tracing began.
+    pub started_at: Timestamp,
+    /// When the update revision's ControllerRevision was created (the rollout began), when known.
+    pub rollout_started_at: Option<Timestamp>,
+    pub ordinals: BTreeMap<i32, OrdinalTrace>,
+    pub events: Vec<TraceEvent>,
+    /// The last time some ordinal reached a later stage than ever before.
+    pub last_progress: Timestamp,
+    pub sts_gone: bool,
+    /// The most ordinals seen in flight at once (more than 1 only with maxUnavailable > 1).
+    pub max_in_flight: usize,
+    /// Creation times of the StatefulSet's ControllerRevisions, by name.
+    revision_created: BTreeMap<String, Timestamp>,
+    observed: bool,
+    done_reported: bool,
+    manual_reported: Vec<String>,
+}
+
+impl Trace {
+    /// Start a trace; `revisions` are the StatefulSet's ControllerRevisions as listed at
+    /// the start (to tell which pods this rollout already replaced).
+    pub fn new(sts: &StatefulSet, revisions: &[ControllerRevision], started_at: Timestamp) -> Trace {
+        let revision_created = revisions
+            .iter()
+            .filter_map(|r| Some((r.metadata.name.clone()?, r.metadata.creation_timestamp.as_ref()?.0)))
+            .collect();
+        Trace {
+            name: sts.metadata.name.clone().unwrap_or_default(),
+            namespace: sts.metadata.namespace.clone().unwrap_or_default(),
+            spec: RolloutSpec::of(sts),
+            started_at,
+            rollout_started_at: None,
+            ordinals: BTreeMap::new(),
+            events: Vec::new(),
+            last_progress: started_at,
+            sts_gone: false,
+            max_in_flight: 0,
+            revision_created,
+            observed: false,
+            done_reported: false,
+            manual_reported: Vec::new(),
+        }
+    }
+
+    fn sts_event(&self, at: Timestamp, event: &'static str, fields: Vec<(&'static str, String)>) -> TraceEvent {
+        TraceEvent {
+            at,
+            object: format!("statefulset/{}", self.name),
+            ordinal: None,
+            event,
+            fields,
+        }
+    }
+
+    /// Take a snapshot observed at `at`; returns (and records) what changed.
+    pub fn observe(&mut self, at: Timestamp, world: &World<'_>) -> Vec<TraceEvent> {
+        let mut out = Vec::new();
+        let Some(sts) = world.sts else {
+            if !self.sts_gone {
+                self.sts_gone = true;
+                out.push(self.sts_event(at, "deleted", vec![]));
+            }
+            self.events.extend(out.clone());
+            return out;
+        };
+        let first = !self.observed;
+        let spec = RolloutSpec::of(sts);
+        let was_current = self.spec.status_current();
+        let old_update = self.spec.update_revision.clone();
+        self.spec = spec.clone();
+        if spec.status_current() && (!was_current || first) {
+            out.push(self.sts_event(
+                at,
+                "observed",
+                vec![
+                    ("generation", spec.generation.to_string()),
+                    ("updateRevision", spec.update_revision.clone().unwrap_or_default()),
+                    ("currentRevision", spec.current_revision.clone().unwrap_or_default()),
+                ],
+            ));
+        }
+        if !first && old_update != spec.update_revision && spec.update_revision.is_some() {
+            // A new rollout replaced the one we followed (a further template change):
+            // follow the new one from here.
+            out.push(self.sts_event(
+                at,
+                "revision",
+                vec![
+                    ("from", old_update.unwrap_or_default()),
+                    ("to", spec.update_revision.clone().unwrap_or_default()),
+                ],
+            ));
+            for t in self.ordinals.values_mut() {
+                t.reset_timeline();
+            }
+            self.rollout_started_at = Some(at);
+            self.last_progress = at;
+            self.done_reported = false;
+        }
+        if first {
+            self.rollout_started_at = spec
+                .update_revision
+                .as_ref()
+                .and_then(|u| self.revision_created.get(u).copied());
+        }
+
+        let pods_by: BTreeMap<i32, &Pod> = world
+            .pods
+            .iter()
+            .filter_map(|p| pod_ordinal(&self.name, p.metadata.name.as_deref()?).map(|o| (o, *p)))
+            .collect();
+        let pvcs_by: BTreeMap<&str, &PersistentVolumeClaim> = world
+            .pvcs
+            .iter()
+            .filter_map(|c| Some((c.metadata.name.as_deref()?, *c)))
+            .collect();
+        let templates: Vec<String> = Facts::of(sts).claim_templates;
+        // Ordinals that left the range (scale-in) are no longer part of the rollout.
+        let (lo, hi) = (spec.start_ordinal, spec.end());
+        self.ordinals.retain(|o, _| (lo..hi).contains(o));
+        for o in lo..hi {
+            let pod = pods_by.get(&o).copied();
+            let state = classify(&spec, o, pod, at);
+            let claims: Vec<&PersistentVolumeClaim> = templates
+                .iter()
+                .filter_map(|t| pvcs_by.get(claim_name(t, &self.name, o).as_str()).copied())
+                .collect();
+            let stuck = if state.in_flight() {
+                stuck_cause(pod, &claims, &world.events)
+            } else {
+                None
+            };
+            let is_new = !self.ordinals.contains_key(&o);
+            let rollout_started = self.rollout_started_at;
+            let min_ready = spec.min_ready_seconds;
+            let update = spec.update_revision.clone();
+            let name = self.name.clone();
+            let t = self.ordinals.entry(o).or_insert_with(|| OrdinalTrace::new(o, &name));
+            let mut ev: Vec<(&'static str, Vec<(&'static str, String)>)> = Vec::new();
+            if is_new && first {
+                reconstruct(t, &spec, pod, state, rollout_started, &world.events, &name);
+                ev.push(("state", vec![("state", state.label(min_ready).to_string())]));
+            } else {
+                advance(t, &spec, pod, state, at, &mut ev);
+            }
+            t.state = state;
+            t.revision = pod.and_then(pods::revision).map(str::to_string);
+            if let Some(r) = &t.revision
+                && Some(r) != update.as_ref()
+                && t.from_revision.is_none()
+            {
+                t.from_revision = Some(r.clone());
+            }
+            t.restarts = pod.map(pods::restarts).unwrap_or(0);
+            t.pod_uid = pod.and_then(|p| p.metadata.uid.clone());
+            if !matches!(state, OrdinalState::Available | OrdinalState::Held) {
+                t.in_rollout = true;
+            }
+            if state.rank() > t.max_rank {
+                t.max_rank = state.rank();
+                if !first {
+                    self.last_progress = at;
+                }
+            }
+            if let Some(end) = t.new_pod_available_at
+                && let Some(b) = t.began_at()
+            {
+                t.duration_seconds = Some(secs(end, b));
+            }
+            let cause_changed = stuck.as_ref().map(|s| s.reason) != t.stuck.as_ref().map(|s| s.reason);
+            t.stuck = stuck;
+            if cause_changed && let Some(s) = &t.stuck {
+                ev.push((
+                    "stuck",
+                    vec![
+                        ("reason", s.reason.to_string()),
+                        ("object", s.object.clone()),
+                        ("message", s.message.clone()),
+                    ],
+                ));
+            }
+            if state == OrdinalState::Available
+                && ev.iter().any(|(e, _)| *e == "available")
+                && let Some(d) = t.duration_seconds
+            {
+                ev.push(("updated", vec![("duration", format!("{d:.1}s"))]));
+            }
+            for (event, mut fields) in ev {
+                if let Some(r) = &t.revision
+                    && !fields.iter().any(|(k, _)| *k == "revision")
+                {
+                    fields.insert(0, ("revision", r.clone()));
+                }
+                out.push(TraceEvent {
+                    at,
+                    object: format!("pod/{}", t.pod),
+                    ordinal: Some(o),
+                    event,
+                    fields,
+                });
+            }
+        }
+        if first {
+            self.last_progress = at;
+        }
+        self.observed = true;
+        self.max_in_flight = self.max_in_flight.max(self.in_flight().len());
+
+        let manual: Vec<String> = self.waiting_for_manual_delete().iter().map(|t| t.pod.clone()).collect();
+        if manual != self.manual_reported {
+            if !manual.is_empty() {
+                out.push(self.sts_event(at, "waiting-for-manual-delete", vec![("pods", manual.join(","))]));
+            }
+            self.manual_reported = manual;
+        }
+        if self.done() && !self.done_reported {
+            self.done_reported = true;
+            out.push(self.sts_event(
+                at,
+                "done",
+                vec![
+                    ("revision", self.spec.update_revision.clone().unwrap_or_default()),
+                    ("updated", self.updated().len().to_string()),
+                    ("held", self.held().len().to_string()),
+                ],
+            ));
+        }
+        self.events.extend(out.clone());
+        out
+    }
+
+    /// The rollout is complete (down to the partition).
+    pub fn done(&self) -> bool {
+        !self.sts_gone
+            && self.observed
+            && self.spec.status_current()
+            && self.spec.update_revision.is_some()
+            && (self.spec.first_updated().max(self.spec.start_ordinal)..self.spec.end()).all(|o| {
+                self.ordinals
+                    .get(&o)
+                    .is_some_and(|t| t.state == OrdinalState::Available)
+            })
+    }
+
+    /// No ordinal progressed for `deadline`.
+    pub fn stalled(&self, now: Timestamp, deadline: Duration) -> bool {
+        !self.done() && now.duration_since(self.last_progress).as_secs_f64() >= deadline.as_secs_f64()
+    }
+
+    /// When the progress deadline runs out.
+    pub fn progress_deadline_at(&self, deadline: Duration) -> Timestamp {
+        let d = jiff::SignedDuration::try_from(deadline).unwrap_or(jiff::SignedDuration::MAX);
+        self.last_progress.checked_add(d).unwrap_or(Timestamp::MAX)
+    }
+
+    /// A `Ready` pod becomes Available `minReadySeconds` after its Ready transition:
+    /// the moment to look again, since no watch event will say so.
+    pub fn next_wakeup(&self, world: &World<'_>) -> Option<Timestamp> {
+        if self.spec.min_ready_seconds <= 0 {
+            return None;
+        }
+        world
+            .pods
+            .iter()
+            .filter(|p| pods::is_ready(p) && p.metadata.deletion_timestamp.is_none())
+            .filter_map(|p| ready_since(p))
+            .map(|t| t + jiff::SignedDuration::from_secs(i64::from(self.spec.min_ready_seconds)))
+            .filter(|t| *t > self.last_progress)
+            .min()
+    }
+
+    /// Under OnDelete: the pods still on an old revision, highest ordinal first.
+    pub fn waiting_for_manual_delete(&self) -> Vec<&OrdinalTrace> {
+        self.ordinals
+            .values()
+            .rev()
+            .filter(|t| t.state == OrdinalState::WaitingForManualDelete)
+            .collect()
+    }
+
+    /// Nothing moves unless someone deletes pods by hand.
+    pub fn only_manual_deletes_left(&self) -> bool {
+        let manual = self.waiting_for_manual_delete();
+        !manual.is_empty()
+            && self.ordinals.values().all(|t| {
+                matches!(
+                    t.state,
+                    OrdinalState::WaitingForManualDelete | OrdinalState::Available | OrdinalState::Held
+                )
+            })
+    }
+
+    /// Ordinals this rollout updated or is updating, highest first.
+    pub fn updated(&self) -> Vec<&OrdinalTrace> {
+        self.ordinals.values().rev().filter(|t| t.in_rollout).collect()
+    }
+
+    pub fn held(&self) -> Vec<&OrdinalTrace> {
+        self.ordinals
+            .values()
+            .rev()
+            .filter(|t| t.state == OrdinalState::Held)
+            .collect()
+    }
+
+    /// Ordinals with a new pod on its way now (several under maxUnavailable > 1).
+    pub fn in_flight(&self) -> Vec<&OrdinalTrace> {
+        self.ordinals.values().rev().filter(|t| t.state.in_flight()).collect()
+    }
+
+    /// The ordinal holding the rollout up: one with a visible cause first, then the
+    /// highest in flight, then (OnDelete) the highest waiting for a manual delete, then
+    /// the highest not yet updated.
+    pub fn blocking(&self) -> Option<&OrdinalTrace> {
+        let pending: Vec<&OrdinalTrace> = self
+            .ordinals
+            .values()
+            .rev()
+            .filter(|t| !matches!(t.state, OrdinalState::Available | OrdinalState::Held))
+            .collect();
+        pending
+            .iter()
+            .find(|t| t.stuck.is_some())
+            .or_else(|| pending.iter().find(|t| t.state.in_flight()))
+            .or_else(|| pending.first())
+            .copied()
+    }
+
+    /// One line on what the rollout waits for.
+    pub fn waiting_for(&self) -> String {
+        if self.sts_gone {
+            return format!("statefulset \"{}\" was deleted", self.name);
+        }
+        if !self.spec.status_current() {
+            return format!(
+                "the StatefulSet controller to observe generation {} (observed: {})",
+                self.spec.generation,
+                self.spec
+                    .observed_generation
+                    .map(|g| g.to_string())
+                    .unwrap_or_else(|| "none".into())
+            );
+        }
+        if self.only_manual_deletes_left() {
+            let pods: Vec<&str> = self
+                .waiting_for_manual_delete()
+                .iter()
+                .map(|t| t.pod.as_str())
+                .collect();
+            return format!(
+                "someone to delete {} (updateStrategy OnDelete replaces a pod only when it is deleted)",
+                pods.join(", ")
+            );
+        }
+        match self.blocking() {
+            Some(t) => {
+                let mut s = format!(
+                    "{} (ordinal {}) to run {} and be {}, now {}",
+                    t.pod,
+                    t.ordinal,
+                    self.spec.update_revision.as_deref().unwrap_or("the update revision"),
+                    if self.spec.min_ready_seconds > 0 {
+                        "Available"
+                    } else {
+                        "Ready"
+                    },
+                    t.state.label(self.spec.min_ready_seconds)
+                );
+                if let Some(c) = &t.stuck {
+                    s.push_str(&format!(": {}: {}", c.reason, c.message));
+                }
+                s
+            }
+            None => "the StatefulSet controller".into(),
+        }
+    }
+
+    /// The known forced-rollback recovery for a rollout stuck on `t`.
+    pub fn forced_rollback_hint(&self, t: &OrdinalTrace) -> String {
+        format!(
+            "to recover, revert the pod template to the last good revision (e.g. `kubectl rollout undo statefulset/{}`), \
+             then delete the stuck pod (`kubectl delete pod {}`): the controller will not replace a pod that never \
+             becomes Ready by itself (Kubernetes docs, StatefulSets, \"Forced rollback\")",
+            self.name, t.pod
+        )
+    }
+
+    /// The first and last moments on the timeline.
+    pub fn span(&self, end: Timestamp) -> (Timestamp, Timestamp) {
+        let first = self
+            .ordinals
+            .values()
+            .filter(|t| t.in_rollout)
+            .filter_map(OrdinalTrace::began_at)
+            .chain(self.rollout_started_at)
+            .min()
+            .unwrap_or(self.started_at);
+        (first.min(end), end)
+    }
+}
+
+fn secs(end: Timestamp, begin: Timestamp) -> f64 {
+    (end.duration_since(begin).as_secs_f64() * 10.0).round().max(0.0) / 10.0
+}
+
+/// The Ready condition's last transition.
+fn ready_since(p: &Pod) -> Option<Timestamp> {
+    p.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready" && c.status == "True")?
+        .last_transition_time
+        .as_ref()
+        .map(|t| t.0)
+}
+
+/// When a delete was requested: `deletionTimestamp - deletionGracePeriodSeconds`.
+fn delete_requested(p: &Pod) -> Option<Timestamp> {
+    let t = p.metadata.deletion_timestamp.as_ref()?.0;
+    let grace = p.metadata.deletion_grace_period_seconds.unwrap_or(0);
+    t.checked_sub(jiff::SignedDuration::from_secs(grace)).ok()
+}
+
+/// The controller's `SuccessfulDelete` Event for `pod`, at or after `since`.
+fn delete_event(events: &[&Event], sts: &str, pod: &str, since: Option<Timestamp>) -> Option<Timestamp> {
+    let needle = format!("delete Pod {pod} in StatefulSet {sts} successful");
+    events
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("SuccessfulDelete"))
+        .filter(|e| e.involved_object.kind.as_deref() == Some("StatefulSet"))
+        .filter(|e| e.message.as_deref() == Some(needle.as_str()))
+        .filter_map(|e| event_time(e))
+        .filter(|t| since.is_none_or(|s| *t >= s))
+        .max()
+}
+
+/// Attached mid-rollout: rebuild what already happened to an ordinal from its pod's
+/// timestamps, the update revision's creation and the controller's Events.
+fn reconstruct(
+    t: &mut OrdinalTrace,
+    spec: &RolloutSpec,
+    pod: Option<&Pod>,
+    state: OrdinalState,
+    rollout_started: Option<Timestamp>,
+    events: &[&Event],
+    sts: &str,
+) {
+    t.max_rank = state.rank();
+    match state {
+        OrdinalState::Held | OrdinalState::Waiting | OrdinalState::WaitingForManualDelete => {}
+        OrdinalState::Terminating => {
+            t.update_started_at = pod.and_then(delete_requested);
+            t.reconstructed = t.update_started_at.is_some();
+        }
+        OrdinalState::Recreating if pod.is_none() => {
+            t.update_started_at = delete_event(events, sts, &t.pod, rollout_started);
+            t.reconstructed = t.update_started_at.is_some();
+        }
+        _ => {
+            let Some(p) = pod else { return };
+            let created = p.metadata.creation_timestamp.as_ref().map(|c| c.0);
+            // A pod created before the update revision existed was not replaced by this
+            // rollout (it already ran that revision); without the revision's creation
+            // time, trust currentRevision != updateRevision.
+            let replaced = match (created, rollout_started) {
+                (Some(c), Some(r)) => c >= r,
+                _ => spec.current_revision != spec.update_revision,
+            };
+            if !replaced {
+                return;
+            }
+            t.in_rollout = true;
+            t.reconstructed = true;
+            t.new_pod_created_at = created;
+            t.old_pod_gone_at = created;
+            t.update_started_at = delete_event(events, sts, &t.pod, rollout_started);
+            if state.rank() >= OrdinalState::Ready.rank() {
+                t.new_pod_ready_at = ready_since(p);
+            }
+            if state == OrdinalState::Available {
+                t.new_pod_available_at = t
+                    .new_pod_ready_at
+                    .map(|r| r + jiff::SignedDuration::from_secs(i64::from(spec.min_ready_seconds.max(0))));
+            }
+        }
+    }
+}
+
+/// Live: move an ordinal's timeline forward to `state`, observed at `at`.
+fn advance(
+    t: &mut OrdinalTrace,
+    spec: &RolloutSpec,
+    pod: Option<&Pod>,
+    state: OrdinalState,
+    at: Timestamp,
+    ev: &mut Vec<(&'static str, Vec<(&'static str, String)>)>,
+) {
+    let prev = t.state;
+    let uid = pod.and_then(|p| p.metadata.uid.clone());
+    if state == OrdinalState::Terminating && prev != OrdinalState::Terminating {
+        if prev == OrdinalState::Available {
+            // An updated pod deleted again (a second restart, a forced rollback): its
+            // update starts over.
+            t.reset_timeline();
+        }
+        t.update_started_at.get_or_insert(at);
+        ev.push(("terminating", vec![]));
+    }
+    if pod.is_none() && t.pod_uid.is_some() {
+        t.update_started_at.get_or_insert(at);
+        t.old_pod_gone_at.get_or_insert(at);
+        ev.push(("gone", vec![]));
+    }
+    let is_update = pod
+        .and_then(pods::revision)
+        .is_some_and(|r| Some(r) == spec.update_revision.as_deref());
+    if let Some(p) = pod
+        && is_update
+        && p.metadata.deletion_timestamp.is_none()
+        && uid.is_some()
+        && uid != t.pod_uid
+    {
+        t.update_started_at.get_or_insert(at);
+        t.old_pod_gone_at.get_or_insert(at);
+        t.new_pod_created_at = Some(at);
+        t.new_pod_running_at = None;
+        t.new_pod_ready_at = None;
+        t.new_pod_available_at = None;
+        t.in_rollout = true;
+        ev.push(("created", vec![]));
+    }
+    if state == prev {
+        return;
+    }
+    match state {
+        OrdinalState::Running => {
+            t.new_pod_running_at.get_or_insert(at);
+            ev.push(("running", vec![]));
+        }
+        OrdinalState::Ready => {
+            t.new_pod_ready_at.get_or_insert(at);
+            ev.push(("ready", vec![]));
+        }
+        OrdinalState::Available => {
+            t.new_pod_ready_at.get_or_insert(at);
+            t.new_pod_available_at.get_or_insert(at);
+            ev.push(("available", vec![]));
+        }
+        OrdinalState::Waiting => ev.push(("waiting", vec![])),
+        OrdinalState::WaitingForManualDelete => ev.push(("waiting-for-manual-delete", vec![])),
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// History and restart
+// ---------------------------------------------------------------------------------
+
+/// One ControllerRevision, as `kubectl sts rollout history` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionRow {
+    pub revision: i64,
+    pub name: String,
+    /// The `controller.kubernetes.io/hash` label (the pods' `controller-revision-hash` is the name).
+    pub hash: String,
+    pub created_at: Option<Timestamp>,
+    /// `container=image` for every init container and container of the template.
+    pub images: Vec<String>,
+    /// The `kubernetes.io/change-cause` annotation.
+    pub change_cause: Option<String>,
+    /// `status.currentRevision`.
+    pub current: bool,
+    /// `status.updateRevision`.
+    pub update: bool,
+}
+
+/// The ControllerRevisions `sts` controls (owner reference with its UID and
+/// `controller: true`, as `controlledHistories` does), by revision number.
+pub fn history(sts: &StatefulSet, revisions: &[ControllerRevision]) -> Vec<RevisionRow> {
+    let uid = sts.metadata.uid.as_deref();
+    let f = Facts::of(sts);
+    let mut rows: Vec<RevisionRow> = revisions
+        .iter()
+        .filter(|r| {
+            r.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.controller == Some(true) && Some(o.uid.as_str()) == uid)
+        })
+        .map(|r| {
+            let name = r.metadata.name.clone().unwrap_or_default();
+            let hash = r
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(HASH_LABEL).cloned())
+                .unwrap_or_else(|| name.rsplit('-').next().unwrap_or("").to_string());
+            RevisionRow {
+                revision: r.revision.unwrap_or(0),
+                hash,
+                created_at: r.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                images: revision_images(r),
+                change_cause: r
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(CHANGE_CAUSE).cloned())
+                    .filter(|c| !c.is_empty()),
+                current: f.current_revision.as_deref() == Some(name.as_str()),
+                update: f.update_revision.as_deref() == Some(name.as_str()),
+                name,
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| a.revision.cmp(&b.revision).then_with(|| a.name.cmp(&b.name)));
+    rows
+}
+
+/// `name=image` of the template a ControllerRevision stores (`data.spec.template`).
+pub fn revision_images(r: &ControllerRevision) -> Vec<String> {
+    let spec = &r.data.0["spec"]["template"]["spec"];
+    ["initContainers", "containers"]
+        .iter()
+        .flat_map(|k| spec[k].as_array().cloned().unwrap_or_default())
+        .map(|c| {
+            format!(
+                "{}={}",
+                c["name"].as_str().unwrap_or("?"),
+                c["image"].as_str().unwrap_or("<none>")
+            )
+        })
+        .collect()
+}
+
+/// The strategic-merge patch `kubectl rollout restart` sends (captured in
+/// k8s-reference/kubectl-v8-rollout-restart.log): the template's restartedAt
+/// annotation set to `now` in RFC 3339 with whole seconds.
+pub fn restart_patch(now: Timestamp) -> serde_json::Value {
+    serde_json::json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: restarted_at(now)}}}}})
+}
+
+/// `2026-11-22T03:06:40Z`.
+pub fn restarted_at(now: Timestamp) -> String {
+    now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests;
