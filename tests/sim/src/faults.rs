@@ -42,6 +42,8 @@ struct Injected {
 #[derive(Default)]
 struct State {
     denied: Vec<Matcher>,
+    /// RBAC allowlist: when set, resource requests matching none of these get a 403.
+    allowed: Option<Vec<Matcher>>,
     token: Option<String>,
     injected: Vec<Injected>,
     slow: Vec<(Matcher, Duration)>,
@@ -81,9 +83,18 @@ impl Faults {
         self.state.lock().unwrap().denied.push(Matcher::new(verb, resource));
     }
 
-    /// Remove every RBAC denial.
+    /// RBAC the way Roles work: only requests matching one of `rules` (verb, resource)
+    /// are allowed, every other resource request gets a 403. Discovery (`/api`,
+    /// `/apis`, `/version`) stays open, as the `system:discovery` role keeps it.
+    pub fn allow_only(&self, rules: impl IntoIterator<Item = Matcher>) {
+        self.state.lock().unwrap().allowed = Some(rules.into_iter().collect());
+    }
+
+    /// Remove every RBAC denial and allowlist.
     pub fn allow_all(&self) {
-        self.state.lock().unwrap().denied.clear();
+        let mut st = self.state.lock().unwrap();
+        st.denied.clear();
+        st.allowed = None;
     }
 
     /// Require `Authorization: Bearer <token>`; anything else gets 401. None: no auth.
@@ -165,7 +176,11 @@ impl Faults {
                 return (delay, Verdict::Fail(ApiError::unauthorized(), None));
             }
         }
-        if st.denied.iter().any(|m| m.matches(verb, resource)) {
+        let not_allowed = st
+            .allowed
+            .as_ref()
+            .is_some_and(|allowed| !resource.is_empty() && !allowed.iter().any(|m| m.matches(verb, resource)));
+        if not_allowed || st.denied.iter().any(|m| m.matches(verb, resource)) {
             return (delay, Verdict::Fail(forbidden(USER), None));
         }
         if let Some(inj) = st
