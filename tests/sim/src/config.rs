@@ -23,6 +23,9 @@ pub struct SimConfig {
     pub watch_history: usize,
     /// The node every pod is scheduled on.
     pub node_name: String,
+    /// Bulk state written before the controllers start (benchmarks): see
+    /// [`seed::bulk`](crate::seed::bulk).
+    pub seed: Option<crate::seed::BulkSeed>,
 }
 
 impl Default for SimConfig {
@@ -36,6 +39,7 @@ impl Default for SimConfig {
             state_dir: None,
             watch_history: 10_000,
             node_name: "sts-sim-node-1".to_string(),
+            seed: None,
         }
     }
 }

@@ -46,7 +46,7 @@ pub const TOKEN: &str = "sts-sim-token";
 
 impl Sim {
     /// Start a sim: bind the port, build the context, seed the cluster (namespaces,
-    /// StorageClasses, a Node), spawn the controllers and serve.
+    /// StorageClasses, a Node, then `config.seed`), spawn the controllers and serve.
     pub async fn start(config: SimConfig) -> anyhow::Result<Sim> {
         let tmp = tempfile::Builder::new().prefix("sts-sim-").tempdir()?;
         let root = config.state_dir.clone().unwrap_or_else(|| tmp.path().join("runtime"));
@@ -55,6 +55,10 @@ impl Sim {
         let port = config.port;
         let ctx = std::sync::Arc::new(Context { config, store, runtime });
         seed::cluster(&ctx)?;
+        // Before the controllers: they must find the bulk state settled, not race it.
+        if let Some(b) = &ctx.config.seed {
+            seed::bulk(&ctx, b)?;
+        }
         let faults = std::sync::Arc::new(faults::Faults::new(ctx.store.clone()));
         let requests = reqlog::RequestLog::default();
         let server = api::Server::start(ctx.clone(), faults.clone(), requests.clone(), port).await?;

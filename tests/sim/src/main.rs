@@ -63,20 +63,15 @@ async fn main() -> anyhow::Result<()> {
         pod_ready_delay: a.pod_ready_delay,
         termination_delay: a.termination_delay,
         state_dir: a.state_dir,
+        seed: (a.seed_namespaces > 0).then_some(sts_sim::seed::BulkSeed {
+            namespaces: a.seed_namespaces,
+            statefulsets: a.seed_statefulsets,
+            replicas: a.seed_replicas,
+            orphans: a.seed_orphans,
+        }),
         ..SimConfig::default()
     };
     let sim = Sim::start(config).await?;
-    if a.seed_namespaces > 0 {
-        sts_sim::seed::bulk(
-            sim.ctx(),
-            &sts_sim::seed::BulkSeed {
-                namespaces: a.seed_namespaces,
-                statefulsets: a.seed_statefulsets,
-                replicas: a.seed_replicas,
-                orphans: a.seed_orphans,
-            },
-        )?;
-    }
     sim.write_kubeconfig(&a.kubeconfig)?;
     println!(
         "sts-sim listening on {} (kubeconfig: {})",

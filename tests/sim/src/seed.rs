@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::context::Context;
+use crate::controllers::{revisions, statefulset, util};
 use crate::store::now_rfc3339;
 
 /// Provisioner of the sim's StorageClasses.
@@ -64,7 +65,7 @@ pub fn cluster(ctx: &Context) -> anyhow::Result<()> {
 }
 
 /// Sizes of a bulk seed (`--seed-*`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BulkSeed {
     pub namespaces: usize,
     pub statefulsets: usize,
@@ -76,10 +77,17 @@ pub struct BulkSeed {
 
 /// Seed namespaces `bench-<n>` with StatefulSets `db-<i>` (image nginx, one claim
 /// template `data`), their Running/Ready pods, Bound PVCs and PVs, directly in the store.
+///
+/// Runs before the controllers start ([`Sim::start`](crate::Sim::start) with
+/// `SimConfig::seed`), and writes what the controllers would have converged to, so
+/// they find every set settled and write nothing: the set's ControllerRevision under
+/// the name the controller computes, pods built by the controller's own `new_pod`
+/// carrying that revision, and the status `updateStatefulSet` would write.
 pub fn bulk(ctx: &Context, b: &BulkSeed) -> anyhow::Result<()> {
     let store = &ctx.store;
     let node = ctx.config.node_name.clone();
     let now = now_rfc3339();
+    let replicas = b.replicas as i64;
     for n in 0..b.namespaces {
         let ns = format!("bench-{n}");
         store.create(
@@ -101,36 +109,43 @@ pub fn bulk(ctx: &Context, b: &BulkSeed) -> anyhow::Result<()> {
                 }
             });
             crate::api::defaults::apply(crate::resources::by_plural("statefulsets").expect("sts"), &mut sts);
-            let rev = format!("{name}-5d8f7c6b9");
-            sts["status"] = json!({"observedGeneration": 1, "replicas": b.replicas, "readyReplicas": b.replicas,
-                "currentReplicas": b.replicas, "updatedReplicas": b.replicas, "availableReplicas": b.replicas,
-                "currentRevision": rev, "updateRevision": rev, "collisionCount": 0});
+            // getStatefulSetRevisions: the revision the controller would create (and
+            // find, so it creates none).
+            let data = revisions::template_patch(&sts);
+            let hash = revisions::hash(&data, 0);
+            let rev = revisions::revision_name(&name, &hash);
+            sts["status"] = json!({"observedGeneration": 1, "replicas": replicas, "currentRevision": rev, "updateRevision": rev,
+                "collisionCount": 0, "availableReplicas": replicas});
+            if replicas > 0 {
+                for k in ["readyReplicas", "currentReplicas", "updatedReplicas"] {
+                    sts["status"][k] = json!(replicas);
+                }
+            }
             let sts = store.create(&ns, "statefulsets", sts)?;
-            let owner = json!([{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": name, "uid": sts["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}]);
-            for o in 0..b.replicas + b.orphans {
-                claim(ctx, &ns, &format!("data-{name}-{o}"), &name)?;
-                if o >= b.replicas {
+            let mut labels = sts["spec"]["template"]["metadata"]["labels"].clone();
+            labels[statefulset::HASH_LABEL] = json!(hash);
+            store.create(
+                &ns,
+                "controllerrevisions",
+                json!({"metadata": {"name": rev, "labels": labels, "ownerReferences": [util::controller_ref(&sts)]},
+                       "data": data, "revision": 1}),
+            )?;
+            let template = revisions::template_of(&json!({"data": data}));
+            for o in 0..replicas + b.orphans as i64 {
+                claim(ctx, &ns, &statefulset::claim_name("data", &name, o), &name)?;
+                if o >= replicas {
                     continue;
                 }
-                let pod = format!("{name}-{o}");
-                let mut spec = sts["spec"]["template"]["spec"].clone();
-                spec["nodeName"] = json!(node);
-                spec["hostname"] = json!(pod);
-                spec["subdomain"] = json!(name);
-                spec["volumes"] =
-                    json!([{"name": "data", "persistentVolumeClaim": {"claimName": format!("data-{name}-{o}")}}]);
+                let mut pod = statefulset::new_pod(&sts, &template, &rev, o);
+                pod["spec"]["nodeName"] = json!(node);
                 let cond =
                     |t: &str| json!({"type": t, "status": "True", "lastProbeTime": null, "lastTransitionTime": now});
-                store.create(&ns, "pods", json!({
-                    "apiVersion": "v1", "kind": "Pod",
-                    "metadata": {"name": pod, "generateName": format!("{name}-"), "ownerReferences": owner,
-                        "labels": {"app": name, "controller-revision-hash": rev, "statefulset.kubernetes.io/pod-name": pod, "apps.kubernetes.io/pod-index": o.to_string()}},
-                    "spec": spec,
-                    "status": {"phase": "Running", "hostIP": "10.0.0.10", "podIP": format!("10.244.{}.{}", n % 250, (i * 16 + o) % 250 + 2), "startTime": now, "qosClass": "BestEffort",
+                let qos = pod["status"]["qosClass"].clone();
+                pod["status"] = json!({"phase": "Running", "hostIP": "10.0.0.10", "podIP": format!("10.244.{}.{}", n % 250, (i * 16 + o as usize) % 250 + 2), "startTime": now, "qosClass": qos,
                         "conditions": [cond("Initialized"), cond("Ready"), cond("ContainersReady"), cond("PodScheduled")],
-                        "containerStatuses": [{"name": "db", "ready": true, "started": true, "restartCount": 0, "image": "nginx:1.25", "imageID": "", "containerID": format!("sts-sim://{ns}-{pod}"),
-                            "state": {"running": {"startedAt": now}}, "lastState": {}}]}
-                }))?;
+                        "containerStatuses": [{"name": "db", "ready": true, "started": true, "restartCount": 0, "image": "nginx:1.25", "imageID": "", "containerID": format!("sts-sim://{ns}-{}", util::name(&pod)),
+                            "state": {"running": {"startedAt": now}}, "lastState": {}}]});
+                store.create(&ns, "pods", pod)?;
             }
         }
         for g in 0..b.orphans {

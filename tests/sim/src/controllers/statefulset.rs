@@ -588,7 +588,7 @@ fn new_claims(set: &Value, ord: i64) -> Vec<(String, Value)> {
 
 /// newStatefulSetPod: the template plus the pod's stable identity (name, hostname,
 /// subdomain, labels) and storage (a volume per claim template).
-fn new_pod(set: &Value, template: &Value, revision: &str, ord: i64) -> Value {
+pub fn new_pod(set: &Value, template: &Value, revision: &str, ord: i64) -> Value {
     let set_name = name(set);
     let pod_name = format!("{set_name}-{ord}");
     let mut labels = template["metadata"]["labels"].as_object().cloned().unwrap_or_default();
