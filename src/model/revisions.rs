@@ -310,9 +310,7 @@ impl Serialize for TraceEvent {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("at", &format!("{:.3}", self.at))?;
         m.serialize_entry("object", &self.object)?;
-        if let Some(o) = self.ordinal {
-            m.serialize_entry("ordinal", &o)?;
-        }
+        m.serialize_entry("ordinal", &self.ordinal)?;
         m.serialize_entry("event", self.event)?;
         let fields: BTreeMap<&str, &str> = self.fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         m.serialize_entry("fields", &fields)?;
