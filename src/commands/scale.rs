@@ -142,6 +142,12 @@ impl Outcome {
 }
 
 pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<Exit> {
+    if args.timeout.is_zero() && !args.no_wait && args.dry_run.is_none() {
+        // Zero would time out before the StatefulSet is even read.
+        return Err(CliError::usage(
+            "--timeout 0: give a duration above zero to wait for the scale, e.g. 30s, 10m",
+        ));
+    }
     let kube = Kube::connect(global).await?;
     let ns = kube.namespace.clone();
     let style = Style::from_args(global);
