@@ -298,6 +298,12 @@ enum OwnerState {
 /// Linear in the number of objects: every lookup is a hash map keyed by
 /// (namespace, name) or UID; a name is split at most once per dash.
 pub fn classify(inv: &Inventory) -> Vec<Finding> {
+    classify_iter(inv).collect()
+}
+
+/// [`classify`], one finding at a time: a caller that keeps only some findings (the
+/// orphans command drops in-use claims, most of a cluster) never holds them all.
+pub fn classify_iter(inv: &Inventory) -> impl Iterator<Item = Finding> + '_ {
     let sets: HashMap<NsName, &SetInfo> = inv
         .sets
         .iter()
@@ -349,9 +355,7 @@ pub fn classify(inv: &Inventory) -> Vec<Finding> {
         }
     }
 
-    inv.claims
-        .iter()
-        .map(|c| {
+    inv.claims.iter().map(move |c| {
             let ns = c.namespace.as_str();
             let mounted_by: Vec<String> = mounts
                 .get(&(ns, c.name.as_str()))
@@ -570,7 +574,6 @@ pub fn classify(inv: &Inventory) -> Vec<Finding> {
             );
             f
         })
-        .collect()
 }
 
 fn range_text(r: OrdinalRange) -> String {
