@@ -283,6 +283,21 @@ where
 }
 
 fn one_line_error(e: &watcher::Error) -> String {
+    // An API status: its message only. kube's Display of these embeds the Rust Debug
+    // of the whole Status (`Status { status: Some(Failure), ... }`), a raw dump.
+    let status = match e {
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+        | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s)) => Some(s),
+        watcher::Error::WatchError(s) => Some(s),
+        _ => None,
+    };
+    if let Some(s) = status {
+        return format!("{} ({} {})", s.message, s.code, s.reason)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
     let mut msg = e.to_string();
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {

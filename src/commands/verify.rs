@@ -167,8 +167,9 @@ impl Interrupt {
         let (tx, rx) = tokio_watch::channel(false);
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = tx.send(true);
+                // Say it before waking the command, so this line comes before its outcome.
                 eprintln!("interrupted: stopping safely (nothing more will be deleted); Ctrl-C again to exit now");
+                let _ = tx.send(true);
                 if tokio::signal::ctrl_c().await.is_ok() {
                     eprintln!("error: interrupted twice: exiting without cleanup (markers may remain)");
                     std::process::exit(Exit::Interrupted as i32);
@@ -746,7 +747,12 @@ impl Ctx<'_> {
         if let Err(e) = self.delete(&plan.pod, &plan.old_uid).await {
             self.cleanup(&plan.pod, &plan.container, &mut drill).await;
             drill.state = format!("pod {} not deleted (uid {})", plan.pod, plan.old_uid);
-            let e = CliError::new(e.exit, format!("{}{}", e.message, remaining_note(&drill)));
+            let nothing = if e.message.contains("nothing was deleted") {
+                ""
+            } else {
+                "; nothing was deleted"
+            };
+            let e = CliError::new(e.exit, format!("{}{nothing}{}", e.message, remaining_note(&drill)));
             return (drill, Some(e));
         }
         self.progress.line(&format!(
@@ -830,6 +836,14 @@ impl Ctx<'_> {
             self.note_remaining(&mut drill);
         } else {
             self.cleanup(&plan.pod, &plan.container, &mut drill).await;
+            // The verdict stands, but a file we wrote is still there: say so on stderr
+            // too (with -o json stdout is only the report).
+            for m in &drill.markers_remaining {
+                eprintln!(
+                    "warning: could not remove the marker {} on PVC {} ({} in the volume): remove it by hand",
+                    m.path, m.pvc, m.path_in_volume
+                );
+            }
         }
         (drill, None)
     }
@@ -955,8 +969,12 @@ impl Ctx<'_> {
                 Ok(None) => {
                     return Err(CliError::api(format!("the watch on pod {} ended", tracker.pod)));
                 }
-                // default_backoff retries; errors are only reported.
+                // default_backoff retries; errors are only reported, except 401/403,
+                // which retrying will not heal: stop now rather than at --timeout.
                 Err(e) => {
+                    if let Some(err) = self.fatal_watch_error(&e, "pod", &tracker.pod) {
+                        return Err(err);
+                    }
                     if self.kube.verbose > 0 {
                         eprintln!("watch error (retrying): {e}");
                     }
@@ -980,21 +998,53 @@ impl Ctx<'_> {
     async fn wait_sts_ready(&self) -> Result<()> {
         let api: Api<StatefulSet> = Api::namespaced(self.kube.client.clone(), &self.ns);
         let cfg = watcher::Config::default().fields(&format!("metadata.name={}", self.sts));
-        let stream = watcher(api, cfg).default_backoff().applied_objects();
-        let mut ready = stream
-            .try_filter(|s| std::future::ready(persistence::fully_ready(&Facts::of(s))))
-            .boxed();
-        let ready = ready.try_next();
+        let mut stream = watcher(api, cfg).default_backoff().applied_objects().boxed();
+        let ready = async {
+            loop {
+                match stream.try_next().await {
+                    Ok(Some(s)) if persistence::fully_ready(&Facts::of(&s)) => return Ok(()),
+                    Ok(Some(_)) => {}
+                    Ok(None) => return Err(CliError::api(format!("the watch on statefulset {} ended", self.sts))),
+                    Err(e) => {
+                        if let Some(err) = self.fatal_watch_error(&e, "statefulset", &self.sts) {
+                            return Err(err);
+                        }
+                        // default_backoff retries the rest (dropped connections, 5xx).
+                        if self.kube.verbose > 0 {
+                            eprintln!("watch error (retrying): {e}");
+                        }
+                    }
+                }
+            }
+        };
         match tokio::time::timeout(self.args.timeout, ready).await {
-            Ok(Ok(Some(_))) => Ok(()),
-            Ok(Ok(None)) => Err(CliError::api(format!("the watch on statefulset {} ended", self.sts))),
-            Ok(Err(e)) => Err(CliError::api(format!("watching statefulset {}: {e}", self.sts))),
+            Ok(r) => r,
             Err(_) => Err(CliError::timeout(format!(
                 "timed out after {} waiting for statefulset {} to be fully ready before the next pod; nothing more was deleted",
                 crate::model::duration::human_duration(self.args.timeout),
                 self.sts
             ))),
         }
+    }
+
+    /// A watch error retrying cannot fix (401, 403), as a one-line error.
+    fn fatal_watch_error(&self, e: &watcher::Error, kind: &'static str, name: &str) -> Option<CliError> {
+        let status = match e {
+            watcher::Error::InitialListFailed(kube::Error::Api(s))
+            | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+            | watcher::Error::WatchFailed(kube::Error::Api(s)) => s,
+            watcher::Error::WatchError(s) => s,
+            _ => return None,
+        };
+        matches!(status.code, 401 | 403).then(|| {
+            crate::error::from_status(
+                status.code,
+                &status.reason,
+                &status.message,
+                &Target::new("watch", kind, Some(name), Some(&self.ns)),
+                &self.kube.endpoint,
+            )
+        })
     }
 
     fn print(&self, report: &VerifyReport) {
