@@ -1,0 +1,238 @@
+//! Fault matrix, verify-persistence's own steps: exec failing mid-marker, marker cleanup
+//! failing, a crash-looping replacement, and Ctrl-C (SIGINT) at each step (preflight,
+//! marking, waiting, verifying). The rule checked every time: nothing is deleted that was
+//! not asked for, and every marker file is either removed or named in the output.
+//! Covered elsewhere: tests/verify.rs `exec_failure_after_marking_reports_and_keeps_pod`
+//! (one mount, read-back fails), `ctrl_c_while_waiting_stops_and_states_what_is_left`,
+//! `evict_blocked_by_pdb`, `data_loss_fault_gives_lost_and_exit_1`.
+
+mod common;
+mod faults_support;
+
+use std::time::Duration;
+
+use common::*;
+use faults_support::*;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+use sts_sim::annotations;
+
+const NS: &str = "default";
+
+fn sts_manifest(name: &str, pod_spec: Value, templates: &[&str], ann: Value) -> String {
+    let claims: Vec<Value> = templates
+        .iter()
+        .map(|t| {
+            json!({"metadata":{"name":t},"spec":{"accessModes":["ReadWriteOnce"],
+                "storageClassName":SEED_STORAGE_CLASS,"resources":{"requests":{"storage":"1Gi"}}}})
+        })
+        .collect();
+    serde_json::to_string(
+        &json!({"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":name},"spec":{
+            "selector":{"matchLabels":{"app":name}},
+            "serviceName":name,
+            "replicas":1,
+            "updateStrategy":{"type":"OnDelete"},
+            "template":{"metadata":{"labels":{"app":name},"annotations":ann},"spec":pod_spec},
+            "volumeClaimTemplates":claims,
+        }}),
+    )
+    .unwrap()
+}
+
+fn two_mounts() -> Value {
+    json!({"containers":[{"name":"app","image":"busybox","volumeMounts":[
+        {"name":"data","mountPath":"/data"},{"name":"logs","mountPath":"/logs"}]}]})
+}
+
+async fn setup(sim: &Sim, manifest: &str, name: &str) {
+    apply(&sim.client(), NS, manifest).await;
+    wait_sts(&sim.client(), NS, name, settled()).await;
+}
+
+/// Put `ann` on the pod template only (OnDelete: running pods keep theirs), so only
+/// the replacement pod gets it.
+async fn template_annotation(sim: &Sim, name: &str, key: &str, value: &str) {
+    let sts: Api<StatefulSet> = Api::namespaced(sim.client(), NS);
+    sts.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec":{"template":{"metadata":{"annotations":{key:value}}}}})),
+    )
+    .await
+    .unwrap();
+}
+
+/// Two mounts; the exec that writes the second marker fails (after 2 execs: write and
+/// read-back of the first). The first marker cannot be removed either (exec keeps
+/// failing): the pod is not deleted and the line names the marker left, which is the
+/// only marker on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_fails_mid_marker() {
+    let sim = sim().await;
+    let ann = json!({annotations::EXEC_FAIL: "after-2"});
+    setup(&sim, &sts_manifest("mm", two_mounts(), &["data", "logs"], ann), "mm").await;
+    let before = state(&sim).await;
+    sim.requests().clear();
+    let o = kubectl_sts(&sim, &["verify-persistence", "mm", "--yes"]).await;
+    let line = assert_error(
+        &o,
+        3,
+        &[
+            "write the marker /logs/",
+            "nothing was deleted",
+            "marker files remain",
+            "on PVC data-mm-0",
+        ],
+    );
+    assert!(!line.contains("on PVC logs-mm-0"), "{line}");
+    assert_eq!(sim.requests().count("delete", "pods"), 0);
+    let after = state(&sim).await;
+    assert_eq!(after.pods, before.pods);
+    assert_eq!(after.pvcs, before.pvcs);
+    let pv = before.pvcs["default/data-mm-0"].1.clone().unwrap();
+    assert_eq!(after.markers, markers_under(&sim.ctx().runtime.volume_dir(&pv)));
+    assert_eq!(after.markers.len(), 1);
+}
+
+/// The replacement pod lets kubectl-sts read the marker but not remove it: the verdict
+/// stands (PERSISTED), and the marker left is named in the report, in the table, and is
+/// exactly the file on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marker_cleanup_failing() {
+    let sim = sim().await;
+    let spec =
+        json!({"containers":[{"name":"app","image":"busybox","volumeMounts":[{"name":"data","mountPath":"/data"}]}]});
+    setup(&sim, &sts_manifest("mc", spec, &["data"], json!({})), "mc").await;
+    template_annotation(&sim, "mc", annotations::EXEC_FAIL, "after-1").await;
+    let o = kubectl_sts(&sim, &["verify-persistence", "mc", "--yes", "--force", "-o", "json"]).await;
+    assert_no_dump(&o);
+    let r = json(&o);
+    assert_eq!(r["pods"][0]["mounts"][0]["verdict"], "PERSISTED", "{r:#}");
+    let left = r["pods"][0]["markersRemaining"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{r:#}");
+    assert_eq!(left[0]["pvc"], "data-mc-0");
+    let on_disk = markers(&sim);
+    assert_eq!(on_disk.len(), 1);
+    assert!(
+        on_disk[0].ends_with(left[0]["pathInVolume"].as_str().unwrap()),
+        "{on_disk:?} {left:?}"
+    );
+    // The verdict stands (exit 0), and stderr says which file to remove by hand.
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.lines().any(|l| l.starts_with("warning: could not remove the marker")
+            && l.contains("on PVC data-mc-0")
+            && l.contains("remove it by hand")),
+        "{e}"
+    );
+}
+
+/// The replacement crash-loops: the wait ends at --timeout (exit 4) with the state of
+/// the new pod and the marker named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_looping_replacement() {
+    let sim = sim().await;
+    let spec =
+        json!({"containers":[{"name":"app","image":"busybox","volumeMounts":[{"name":"data","mountPath":"/data"}]}]});
+    setup(&sim, &sts_manifest("cl", spec, &["data"], json!({})), "cl").await;
+    template_annotation(&sim, "cl", annotations::CRASH_LOOP, "true").await;
+    let o = kubectl_sts(
+        &sim,
+        &["verify-persistence", "cl", "--yes", "--force", "--timeout", "3s"],
+    )
+    .await;
+    let line = assert_error(&o, 4, &["timed out after 3s", "cl-0"]);
+    let on_disk = markers(&sim);
+    if on_disk.is_empty() {
+        assert!(!line.contains("marker files remain"), "{line}");
+    } else {
+        assert!(
+            line.contains("marker files remain") && line.contains("data-cl-0"),
+            "{line}"
+        );
+    }
+}
+
+/// Ctrl-C during the preflight (the StatefulSet GET is slow): nothing changed, 130.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_during_preflight() {
+    let sim = sim().await;
+    apply_seed(&sim.client(), NS).await;
+    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let before = state(&sim).await;
+    sim.requests().clear();
+    sim.faults().slow("list", "pods", Duration::from_secs(5));
+    let r = spawn(&sim, &["verify-persistence", "web", "--yes"]);
+    // The GET before the slow list has been answered: the command is in its preflight.
+    until_request(&sim, "get statefulset", |q| {
+        q.verb == "get" && q.resource == "statefulsets"
+    })
+    .await;
+    r.sigint();
+    let o = r.finish().await;
+    sim.faults().reset();
+    assert_error(&o, 130, &["interrupted during the preflight: nothing was changed"]);
+    assert_eq!(writes(&sim), Vec::<String>::new());
+    assert_eq!(state(&sim).await, before);
+}
+
+/// Ctrl-C while the marker write is in flight (exec slowed): nothing deleted, and no
+/// marker left behind once the in-flight write has landed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_while_marking() {
+    let sim = sim().await;
+    apply_seed(&sim.client(), NS).await;
+    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let before = state(&sim).await;
+    sim.requests().clear();
+    sim.faults().slow("*", "pods/exec", Duration::from_millis(1500));
+    let r = spawn(&sim, &["verify-persistence", "web", "--yes"]);
+    // The claim GET is the last request before the first exec.
+    until_request(&sim, "get pvc", |q| {
+        q.verb == "get" && q.resource == "persistentvolumeclaims"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    r.sigint();
+    let o = r.finish().await;
+    let line = assert_error(&o, 130, &["interrupted while marking pod web-1: nothing was deleted"]);
+    // Give an exec the server may already have accepted the time to land (the fault's
+    // own delay), then look at the disk.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    sim.faults().reset();
+    assert_eq!(sim.requests().count("delete", "pods"), 0);
+    let after = state(&sim).await;
+    assert_eq!(after.pods, before.pods);
+    if !after.markers.is_empty() {
+        assert!(
+            line.contains("marker"),
+            "marker left but not named: {line} {:?}",
+            after.markers
+        );
+    }
+}
+
+/// Ctrl-C after the replacement is Ready, while its marker is being read (exec slowed):
+/// exit 130, the verification is reported as interrupted, the marker is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_while_verifying() {
+    let sim = sim().await;
+    apply_seed(&sim.client(), NS).await;
+    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let before = state(&sim).await;
+    let mut r = spawn(&sim, &["verify-persistence", "web", "--yes", "--timeout", "30s"]);
+    r.wait_line("waiting for its replacement").await;
+    sim.faults().slow("*", "pods/exec", Duration::from_millis(1500));
+    r.wait_line("web-1: ready").await;
+    r.sigint();
+    let o = r.finish().await;
+    sim.faults().reset();
+    assert_error(&o, 130, &["interrupted while verifying web-1"]);
+    let after = state(&sim).await;
+    assert_eq!(after.pods["default/web-0"], before.pods["default/web-0"]);
+    assert_eq!(after.pvcs, before.pvcs);
+    assert_eq!(after.markers, Vec::<std::path::PathBuf>::new());
+}
