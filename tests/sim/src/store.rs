@@ -249,6 +249,40 @@ impl Store {
         (items, inner.rv)
     }
 
+    /// [`Store::list`] as of resourceVersion `rv` (a consistent snapshot for the
+    /// later pages of a paginated list, as etcd serves them at the first page's
+    /// revision): the current objects with every later write undone. Errors with
+    /// 410 `Expired` when `rv` is older than the retained history (etcd compacted).
+    pub fn list_at(&self, plural: &str, namespace: Option<&str>, rv: u64) -> Result<Vec<Arc<Value>>, ApiError> {
+        let res = resources::by_plural(plural).expect("known resource");
+        let inner = self.inner.lock().unwrap();
+        if rv < inner.oldest_watchable && rv < inner.rv {
+            return Err(ApiError::new(
+                410,
+                "Expired",
+                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+            ));
+        }
+        let wanted =
+            |k: &Key| k.plural == res.plural && namespace.is_none_or(|ns| k.namespace == ns || !res.namespaced);
+        let mut snap: BTreeMap<Key, Arc<Value>> = inner
+            .objects
+            .iter()
+            .filter(|(k, _)| wanted(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for ev in inner.history.iter().rev().take_while(|e| e.rv > rv) {
+            if !wanted(&ev.key) {
+                continue;
+            }
+            match &ev.prev {
+                Some(p) => snap.insert(ev.key.clone(), p.clone()),
+                None => snap.remove(&ev.key),
+            };
+        }
+        Ok(snap.into_values().collect())
+    }
+
     /// Create an object. Fills uid, creationTimestamp, resourceVersion, generation and
     /// the name from `generateName`. Errors: 409 AlreadyExists.
     pub fn create(&self, key_ns: &str, plural: &str, mut obj: Value) -> Result<Arc<Value>, ApiError> {

@@ -61,7 +61,7 @@ pub struct Page {
 pub fn list_page(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>) -> Result<Page, ApiError> {
     let (labels, fields) = selectors(info.res, q)?;
     let ns = info.namespace.as_deref().filter(|_| info.res.namespaced);
-    let (all, rv) = ctx.store.list(info.res.plural, ns);
+    let (mut all, mut rv) = ctx.store.list(info.res.plural, ns);
     let key_of = |o: &Value| {
         let n = o["metadata"]["name"].as_str().unwrap_or("");
         match (ns, o["metadata"]["namespace"].as_str()) {
@@ -77,6 +77,12 @@ pub fn list_page(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>) -> 
                 .ok()
                 .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
                 .ok_or_else(|| ApiError::bad_request("continue key is not valid: illegal base64 data"))?;
+            // Later pages come from the first page's snapshot (etcd reads them at the
+            // token's revision), so concurrent writes neither skip nor repeat items.
+            if let Some(tok_rv) = raw["rv"].as_u64() {
+                all = ctx.store.list_at(info.res.plural, ns, tok_rv)?;
+                rv = tok_rv;
+            }
             Some(
                 raw["start"]
                     .as_str()
