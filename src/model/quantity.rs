@@ -75,7 +75,9 @@ pub fn format_bytes(bytes: u128) -> String {
             if bytes.is_multiple_of(size) {
                 return format!("{}{unit}", bytes / size);
             }
-            let tenths = (bytes * 10).div_ceil(size);
+            // Whole units and the remainder apart: `bytes * 10` overflows near u128::MAX
+            // (a 39-digit quantity parses to that).
+            let tenths = (bytes / size) * 10 + ((bytes % size) * 10).div_ceil(size);
             return if tenths.is_multiple_of(10) {
                 format!("{}{unit}", tenths / 10)
             } else {
