@@ -283,12 +283,15 @@ async fn graceful_termination_sequence() {
         }
     }
     use sts_sim::store::EventType::*;
+    // As watch-pods.jsonl (rv 1088, 1093, 1094, 1097): the kubelet's zero-grace delete
+    // is a MODIFIED (deletionGracePeriodSeconds 0) before the DELETED.
     assert_eq!(
         steps,
         vec![
             (Modified, true, Some(30)),
             (Modified, false, Some(30)),
-            (Deleted, false, Some(30))
+            (Modified, false, Some(0)),
+            (Deleted, false, Some(0))
         ]
     );
     assert!(h.list("events").iter().any(|e| e["reason"] == "Killing"));
