@@ -80,6 +80,15 @@ async fn run(sim: &Sim, args: &[String]) -> std::process::Output {
     kubectl_sts(sim, &a).await
 }
 
+/// rollout, rollout history and restart, for the faults every command must survive.
+fn rollout_commands() -> Vec<Vec<String>> {
+    vec![
+        cmd(&["rollout", "web", "--timeout", "10s"]),
+        cmd(&["rollout", "history", "web"]),
+        cmd(&["restart", "web", "--yes", "--timeout", "10s"]),
+    ]
+}
+
 /// Run `args` under the faults already set; reset them, and check nothing changed.
 async fn run_unchanged(sim: &Sim, before: &ClusterState, args: &[&str]) -> std::process::Output {
     sim.requests().clear();
@@ -102,6 +111,9 @@ async fn rbac_get_statefulset_forbidden() {
         &["status", "web"][..],
         &["scale", "web", "--replicas", "3", "--yes"],
         &["verify-persistence", "web", "--yes"],
+        &["rollout", "web", "--timeout", "10s"],
+        &["rollout", "history", "web"],
+        &["restart", "web", "--yes"],
     ] {
         sim.faults().deny("get", "statefulsets");
         let o = run_unchanged(&sim, &before, args).await;
@@ -257,7 +269,7 @@ async fn rbac_delete_pvc_forbidden_in_prune() {
 async fn unauthorized_401_every_command() {
     let sim = seeded_with_leftover().await;
     let before = state(&sim).await;
-    for c in every_command() {
+    for c in every_command().into_iter().chain(rollout_commands()) {
         sim.faults().require_token(Some("not-the-sims-token"));
         let a: Vec<&str> = c.iter().map(String::as_str).collect();
         let o = run_unchanged(&sim, &before, &a).await;
@@ -279,7 +291,7 @@ async fn api_server_down_at_start_every_command() {
     let before = state(&sim).await;
     sim.faults().set_server_up(false);
     sim.requests().clear();
-    for c in every_command() {
+    for c in every_command().into_iter().chain(rollout_commands()) {
         let started = Instant::now();
         let o = run(&sim, &c).await;
         assert_error(&o, 3, &[&sim.url(), "connection refused", "sts-sim"]);

@@ -23,6 +23,9 @@ fn named_commands(name: &str) -> Vec<Vec<String>> {
         v(&["status", name]),
         v(&["scale", name, "--replicas", "3", "--yes", "--timeout", "10s"]),
         v(&["verify-persistence", name, "--yes", "--timeout", "10s"]),
+        v(&["rollout", name, "--timeout", "10s"]),
+        v(&["rollout", "history", name]),
+        v(&["restart", name, "--yes", "--timeout", "10s"]),
     ]
 }
 
