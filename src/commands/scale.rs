@@ -383,7 +383,8 @@ async fn initial_sync(
             if matches!(code, Some(401 | 403 | 404)) || errors > 5 {
                 let target = Target::new("watch", kind_of(*source), None, Some(&kube.namespace));
                 let status = kube::core::Status::failure(message, "").with_code(code.unwrap_or(500));
-                return Err(kube.error(&kube::Error::Api(Box::new(status)), target));
+                let e = kube.error(&kube::Error::Api(Box::new(status)), target);
+                return Err(CliError::new(e.exit, format!("{}; nothing was changed", e.message)));
             }
         }
         snap.apply(&t);
