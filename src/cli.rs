@@ -96,12 +96,6 @@ pub enum Command {
     /// Show a StatefulSet per ordinal: pod, readiness, revision, node, PVCs and PVs
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
-    /// Prove a pod's data survives its deletion and recreation (mark, delete, verify)
-    #[command(after_help = VERIFY_EXAMPLES)]
-    VerifyPersistence(VerifyArgs),
-    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
-    #[command(after_help = COMPLETION_EXAMPLES)]
-    Completion(CompletionArgs),
     /// Change replicas and follow every ordinal (pods, PVCs, order, stuck causes) until settled
     #[command(after_help = SCALE_EXAMPLES)]
     Scale(ScaleArgs),
@@ -114,6 +108,12 @@ pub enum Command {
     /// Restart every pod the way `kubectl rollout restart` does, then follow the rollout
     #[command(after_help = RESTART_EXAMPLES)]
     Restart(RestartArgs),
+    /// Prove a pod's data survives its deletion and recreation (mark, delete, verify)
+    #[command(after_help = VERIFY_EXAMPLES)]
+    VerifyPersistence(VerifyArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(after_help = COMPLETION_EXAMPLES)]
+    Completion(CompletionArgs),
 }
 
 const STATUS_EXAMPLES: &str = "\
@@ -137,6 +137,84 @@ pub struct StatusArgs {
     /// Label selector to filter StatefulSets (e.g. app=web,tier!=cache)
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
+}
+
+const COMPLETION_EXAMPLES: &str = "\
+Examples:
+  # Complete `kubectl-sts ...` in the current bash session, then in every new one
+  source <(kubectl sts completion bash)
+  kubectl sts completion bash > ~/.local/share/bash-completion/completions/kubectl-sts
+
+  # zsh (a directory on $fpath), fish, PowerShell
+  kubectl sts completion zsh > \"${fpath[1]}/_kubectl-sts\"
+  kubectl sts completion fish > ~/.config/fish/completions/kubectl-sts.fish
+  kubectl sts completion powershell | Out-String | Invoke-Expression
+
+  # `kubectl sts <TAB>` inside kubectl's own completion (kubectl >= 1.26): put the
+  # kubectl_complete-sts helper from the release archive on PATH; with krew (again after
+  # each upgrade, as the store path carries the version):
+  ln -sf \"$(dirname \"$(readlink -f ~/.krew/bin/kubectl-sts)\")/kubectl_complete-sts\" ~/.krew/bin/";
+
+/// `kubectl sts completion SHELL`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to print the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  # Drill the highest ordinal of web: mark its volumes, delete it, wait, verify, clean up
+  kubectl sts verify-persistence web
+
+  # Show the plan (mounts, PVCs, PVs, preflight) without changing anything
+  kubectl sts verify-persistence web --ordinal 0 --dry-run
+
+  # Every ordinal, highest first, through the Eviction API (honours PodDisruptionBudgets)
+  kubectl sts verify-persistence web --all --evict --yes -o json
+
+What it does:
+  preflight (the StatefulSet is fully ready, no rollout in flight; --force overrides),
+  write a marker file with a random nonce on every writable claim-template mount,
+  delete the pod (UID precondition), watch until a new pod with the same name is Ready,
+  check the PVC is the same and bound to the same PV and the marker reads back,
+  remove the markers (unless --keep-marker). Exit 0 only when every mount PERSISTED;
+  1 when any is LOST or the preflight refused; 2 bad input (including a container with
+  no shell); 3 API error; 4 timed out (the state left behind is printed); 130 Ctrl-C
+  (nothing more is deleted, markers are removed when the pod is reachable).";
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The StatefulSet whose pods to drill
+    pub name: String,
+    /// The ordinal to drill (default: the highest in range)
+    #[arg(long, value_name = "N", conflicts_with = "all")]
+    pub ordinal: Option<i32>,
+    /// Drill every ordinal, highest first, one at a time, waiting for the StatefulSet to be ready in between
+    #[arg(long)]
+    pub all: bool,
+    /// The container to exec into (default: kubectl's default-container annotation, else the first)
+    #[arg(short = 'c', long, value_name = "CONTAINER")]
+    pub container: Option<String>,
+    /// How long to wait for each recreated pod to be Running and Ready: 30s, 5m, 1h
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_kubectl_duration)]
+    pub timeout: Duration,
+    /// Don't ask for confirmation (required without a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Only run the preflight and show the plan; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete through the Eviction API, so PodDisruptionBudgets are honoured
+    #[arg(long)]
+    pub evict: bool,
+    /// Go ahead although the StatefulSet is not fully ready or a rollout is in flight
+    #[arg(long)]
+    pub force: bool,
+    /// Leave the marker files in place after verifying
+    #[arg(long)]
+    pub keep_marker: bool,
 }
 
 const ORPHANS_EXAMPLES: &str = "\
@@ -302,84 +380,6 @@ pub struct ScaleArgs {
     /// Don't ask before deleting data (whenScaled: Delete) or scaling to 0 (required without a terminal)
     #[arg(short = 'y', long)]
     pub yes: bool,
-}
-
-const COMPLETION_EXAMPLES: &str = "\
-Examples:
-  # Complete `kubectl-sts ...` in the current bash session, then in every new one
-  source <(kubectl sts completion bash)
-  kubectl sts completion bash > ~/.local/share/bash-completion/completions/kubectl-sts
-
-  # zsh (a directory on $fpath), fish, PowerShell
-  kubectl sts completion zsh > \"${fpath[1]}/_kubectl-sts\"
-  kubectl sts completion fish > ~/.config/fish/completions/kubectl-sts.fish
-  kubectl sts completion powershell | Out-String | Invoke-Expression
-
-  # `kubectl sts <TAB>` inside kubectl's own completion (kubectl >= 1.26): put the
-  # kubectl_complete-sts helper from the release archive on PATH; with krew (again after
-  # each upgrade, as the store path carries the version):
-  ln -sf \"$(dirname \"$(readlink -f ~/.krew/bin/kubectl-sts)\")/kubectl_complete-sts\" ~/.krew/bin/";
-
-/// `kubectl sts completion SHELL`.
-#[derive(Debug, Args)]
-pub struct CompletionArgs {
-    /// The shell to print the script for
-    #[arg(value_enum)]
-    pub shell: clap_complete::Shell,
-}
-
-const VERIFY_EXAMPLES: &str = "\
-Examples:
-  # Drill the highest ordinal of web: mark its volumes, delete it, wait, verify, clean up
-  kubectl sts verify-persistence web
-
-  # Show the plan (mounts, PVCs, PVs, preflight) without changing anything
-  kubectl sts verify-persistence web --ordinal 0 --dry-run
-
-  # Every ordinal, highest first, through the Eviction API (honours PodDisruptionBudgets)
-  kubectl sts verify-persistence web --all --evict --yes -o json
-
-What it does:
-  preflight (the StatefulSet is fully ready, no rollout in flight; --force overrides),
-  write a marker file with a random nonce on every writable claim-template mount,
-  delete the pod (UID precondition), watch until a new pod with the same name is Ready,
-  check the PVC is the same and bound to the same PV and the marker reads back,
-  remove the markers (unless --keep-marker). Exit 0 only when every mount PERSISTED;
-  1 when any is LOST or the preflight refused; 2 bad input (including a container with
-  no shell); 3 API error; 4 timed out (the state left behind is printed); 130 Ctrl-C
-  (nothing more is deleted, markers are removed when the pod is reachable).";
-
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    /// The StatefulSet whose pods to drill
-    pub name: String,
-    /// The ordinal to drill (default: the highest in range)
-    #[arg(long, value_name = "N", conflicts_with = "all")]
-    pub ordinal: Option<i32>,
-    /// Drill every ordinal, highest first, one at a time, waiting for the StatefulSet to be ready in between
-    #[arg(long)]
-    pub all: bool,
-    /// The container to exec into (default: kubectl's default-container annotation, else the first)
-    #[arg(short = 'c', long, value_name = "CONTAINER")]
-    pub container: Option<String>,
-    /// How long to wait for each recreated pod to be Running and Ready: 30s, 5m, 1h
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_kubectl_duration)]
-    pub timeout: Duration,
-    /// Don't ask for confirmation (required without a terminal)
-    #[arg(short = 'y', long)]
-    pub yes: bool,
-    /// Only run the preflight and show the plan; change nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Delete through the Eviction API, so PodDisruptionBudgets are honoured
-    #[arg(long)]
-    pub evict: bool,
-    /// Go ahead although the StatefulSet is not fully ready or a rollout is in flight
-    #[arg(long)]
-    pub force: bool,
-    /// Leave the marker files in place after verifying
-    #[arg(long)]
-    pub keep_marker: bool,
 }
 
 const ROLLOUT_EXAMPLES: &str = "\
