@@ -17,12 +17,27 @@ pub async fn list_all<K>(kube: &Kube, api: Api<K>, lp: ListParams, target: Targe
 where
     K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
+    list_map(kube, api, lp, target, Some).await
+}
+
+/// List every object matching `lp`, converting page by page so that only the converted
+/// (lean) form stays in memory; `convert` returning `None` drops the object.
+pub async fn list_map<K, T>(
+    kube: &Kube,
+    api: Api<K>,
+    lp: ListParams,
+    target: Target,
+    mut convert: impl FnMut(K) -> Option<T>,
+) -> Result<Vec<T>>
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
     let mut out = Vec::new();
     let mut lp = lp.limit(PAGE);
     loop {
         let page = kube.call(target.clone(), api.list(&lp)).await?;
         let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
-        out.extend(page.items);
+        out.extend(page.items.into_iter().filter_map(&mut convert));
         match next {
             Some(c) => lp = lp.continue_token(&c),
             None => return Ok(out),

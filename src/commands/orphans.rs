@@ -21,11 +21,10 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams, ListParams, Preconditions};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use crate::cli::{GlobalArgs, OrphansAction, OrphansArgs, OrphansScope, OutputFormat, PruneArgs};
 use crate::error::{CliError, Exit, Result, Target};
-use crate::gather::{self, PAGE, api};
+use crate::gather::{self, api};
 use crate::kubeconfig::Kube;
 use crate::model::claims::{
     self, ClaimInfo, Cleanup, Confidence, ControllerEvent, Finding, Inventory, LastMounted, OwnerRef, PodInfo, Reason,
@@ -157,30 +156,6 @@ struct Audit {
     reclaim_known: bool,
     findings: Vec<Finding>,
     error: Option<CliError>,
-}
-
-/// List every object, converting page by page so only the lean form stays in memory.
-async fn list_lean<K, T>(
-    kube: &Kube,
-    api: Api<K>,
-    lp: ListParams,
-    target: Target,
-    mut convert: impl FnMut(K) -> Option<T>,
-) -> Result<Vec<T>>
-where
-    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
-{
-    let mut out = Vec::new();
-    let mut lp = lp.limit(PAGE);
-    loop {
-        let page = kube.call(target.clone(), api.list(&lp)).await?;
-        let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
-        out.extend(page.items.into_iter().filter_map(&mut convert));
-        match next {
-            Some(c) => lp = lp.continue_token(&c),
-            None => return Ok(out),
-        }
-    }
 }
 
 fn owner_refs(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Vec<OwnerRef> {
@@ -317,35 +292,35 @@ async fn gather_inventory(kube: &Kube, ns: Option<&str>, selector: Option<&str>)
     if let Some(sel) = selector {
         pvc_lp = pvc_lp.labels(sel);
     }
-    let sets = list_lean(
+    let sets = gather::list_map(
         kube,
         api::<StatefulSet>(kube, ns),
         ListParams::default(),
         Target::new("list", "statefulset", None, ns),
         |s| Some(set_info(&s)),
     );
-    let claims = list_lean(
+    let claims = gather::list_map(
         kube,
         api::<PersistentVolumeClaim>(kube, ns),
         pvc_lp,
         Target::new("list", "persistentvolumeclaim", None, ns),
         |c| Some(claim_info(c)),
     );
-    let pods = list_lean(
+    let pods = gather::list_map(
         kube,
         api::<Pod>(kube, ns),
         ListParams::default(),
         Target::new("list", "pod", None, ns),
         |p| Some(pod_info(p)),
     );
-    let volumes = list_lean(
+    let volumes = gather::list_map(
         kube,
         Api::<PersistentVolume>::all(kube.client.clone()),
         ListParams::default(),
         Target::new("list", "persistentvolume", None, None),
         |v| Some(volume_info(v)),
     );
-    let events = list_lean(
+    let events = gather::list_map(
         kube,
         api::<Event>(kube, ns),
         ListParams::default().fields("involvedObject.kind=StatefulSet"),
@@ -1215,7 +1190,7 @@ async fn delete_one(kube: &Kube, f: &Finding) -> Result<Outcome> {
             "changed since the plan (resourceVersion differs)".into(),
         ));
     }
-    let pods = list_lean(
+    let pods = gather::list_map(
         kube,
         Api::<Pod>::namespaced(kube.client.clone(), ns),
         ListParams::default(),
