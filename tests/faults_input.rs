@@ -11,7 +11,7 @@ mod faults_support;
 
 use common::*;
 use faults_support::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use sts_sim::annotations;
 
 const NS: &str = "default";
@@ -47,36 +47,6 @@ async fn seeded() -> Sim {
     apply_seed(&sim.client(), NS).await;
     wait_sts(&sim.client(), NS, "web", settled()).await;
     sim
-}
-
-/// A StatefulSet `name` (label app=`name`) with the given pod spec and claim templates.
-fn sts_manifest(
-    name: &str,
-    replicas: i32,
-    start: Option<i32>,
-    pod_spec: Value,
-    templates: &[&str],
-    ann: Value,
-) -> String {
-    let claims: Vec<Value> = templates
-        .iter()
-        .map(|t| {
-            json!({"metadata":{"name":t},"spec":{"accessModes":["ReadWriteOnce"],
-                "storageClassName":SEED_STORAGE_CLASS,"resources":{"requests":{"storage":"1Gi"}}}})
-        })
-        .collect();
-    let mut spec = json!({
-        "selector":{"matchLabels":{"app":name}},
-        "serviceName":name,
-        "replicas":replicas,
-        "template":{"metadata":{"labels":{"app":name},"annotations":ann},"spec":pod_spec},
-        "volumeClaimTemplates":claims,
-    });
-    if let Some(s) = start {
-        spec["ordinals"] = json!({"start": s});
-    }
-    serde_json::to_string(&json!({"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":name},"spec":spec}))
-        .unwrap()
 }
 
 async fn setup(sim: &Sim, manifest: &str, name: &str) {

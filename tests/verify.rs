@@ -13,37 +13,6 @@ use sts_sim::annotations;
 
 const NS: &str = "default";
 
-/// A StatefulSet `name` with the given pod template spec and claim templates (class
-/// `alicloud-disk-ssd`), plus a label `app=<name>`.
-fn sts_manifest(
-    name: &str,
-    replicas: i32,
-    start: Option<i32>,
-    pod_spec: Value,
-    templates: &[&str],
-    annotations: Value,
-) -> String {
-    let claims: Vec<Value> = templates
-        .iter()
-        .map(|t| {
-            json!({"metadata":{"name":t},"spec":{"accessModes":["ReadWriteOnce"],
-                "storageClassName":SEED_STORAGE_CLASS,"resources":{"requests":{"storage":"1Gi"}}}})
-        })
-        .collect();
-    let mut spec = json!({
-        "selector":{"matchLabels":{"app":name}},
-        "serviceName":name,
-        "replicas":replicas,
-        "template":{"metadata":{"labels":{"app":name},"annotations":annotations},"spec":pod_spec},
-        "volumeClaimTemplates":claims,
-    });
-    if let Some(s) = start {
-        spec["ordinals"] = json!({"start": s});
-    }
-    serde_json::to_string(&json!({"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":name},"spec":spec}))
-        .unwrap()
-}
-
 fn container(mounts: Value) -> Value {
     json!({"name":"app","image":"busybox","volumeMounts":mounts})
 }

@@ -135,3 +135,36 @@ pub fn one_line_error(o: &Output) -> String {
 pub fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(o)))
 }
+
+/// A StatefulSet `name` with the given pod template spec and claim templates (class
+/// `alicloud-disk-ssd`), plus a label `app=<name>`.
+pub fn sts_manifest(
+    name: &str,
+    replicas: i32,
+    start: Option<i32>,
+    pod_spec: serde_json::Value,
+    templates: &[&str],
+    annotations: serde_json::Value,
+) -> String {
+    let claims: Vec<serde_json::Value> = templates
+        .iter()
+        .map(|t| {
+            serde_json::json!({"metadata":{"name":t},"spec":{"accessModes":["ReadWriteOnce"],
+                "storageClassName":SEED_STORAGE_CLASS,"resources":{"requests":{"storage":"1Gi"}}}})
+        })
+        .collect();
+    let mut spec = serde_json::json!({
+        "selector":{"matchLabels":{"app":name}},
+        "serviceName":name,
+        "replicas":replicas,
+        "template":{"metadata":{"labels":{"app":name},"annotations":annotations},"spec":pod_spec},
+        "volumeClaimTemplates":claims,
+    });
+    if let Some(s) = start {
+        spec["ordinals"] = serde_json::json!({"start": s});
+    }
+    serde_json::to_string(
+        &serde_json::json!({"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":name},"spec":spec}),
+    )
+    .unwrap()
+}
