@@ -238,6 +238,40 @@ async fn server_goes_down_and_comes_back_on_the_same_port() {
     assert_eq!(back.metadata.name.as_deref(), Some("a"), "state survives the outage");
 }
 
+/// Down is a crash, not a drain: a connection still open when the server goes down (here
+/// one that has sent half a request, as a client does mid-write) is cut, and the port
+/// accepts again as soon as the server is back, whatever that connection was doing.
+#[tokio::test]
+async fn server_down_cuts_open_connections_and_comes_back_at_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sim = sim().await;
+    let api: Api<Service> = Api::namespaced(sim.client(), "default");
+    api.create(&PostParams::default(), &svc("a")).await.unwrap();
+    let mut open = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
+    open.write_all(b"GET /api/v1/namespaces/default/services?watch=1&timeoutSeconds=300 HTTP/1.1\r\nHost: sim\r\n")
+        .await
+        .unwrap();
+    sim.faults().set_server_up(false);
+    let mut buf = [0u8; 64];
+    let cut = tokio::time::timeout(TIMEOUT, open.read(&mut buf)).await;
+    assert!(
+        matches!(cut, Ok(Ok(0)) | Ok(Err(_))),
+        "the open connection was not cut: {cut:?}"
+    );
+    sim.faults().set_server_up(true);
+    let back = tokio::time::timeout(TIMEOUT, async {
+        loop {
+            if let Ok(s) = api.get("a").await {
+                return s;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the server came back");
+    assert_eq!(back.metadata.name.as_deref(), Some("a"));
+}
+
 #[tokio::test]
 async fn request_log_counts_by_verb_and_resource() {
     let sim = sim().await;

@@ -416,16 +416,27 @@ async fn supervise(
 ) {
     let mut up = faults.server_up();
     loop {
-        let mut stop2 = stop.clone();
-        let mut up2 = up.clone();
-        let signal = async move {
+        // Serve until stopped or taken down. Every connection is a task of this set, so
+        // "down" behaves like a crashed API server: the listener closes at once (new
+        // connections are refused) and every open connection is cut, however long its
+        // request (a watch, an exec) would have run. Waiting for them to finish instead
+        // would keep the port closed after the server is brought back up.
+        let mut conns = tokio::task::JoinSet::new();
+        let stopped = loop {
             tokio::select! {
-                _ = stop2.wait_for(|s| *s) => {},
-                _ = up2.wait_for(|u| !*u) => {},
+                _ = stop.wait_for(|s| *s) => break true,
+                _ = up.wait_for(|u| !*u) => break false,
+                accepted = listener.accept() => {
+                    if let Ok((socket, _)) = accepted {
+                        conns.spawn(serve_connection(socket, app.clone()));
+                    }
+                }
+                Some(_) = conns.join_next(), if !conns.is_empty() => {}
             }
         };
-        let _ = axum::serve(listener, app.clone()).with_graceful_shutdown(signal).await;
-        if *stop.borrow() {
+        drop(listener);
+        conns.abort_all();
+        if stopped {
             faults.drop_watches();
             return;
         }
@@ -441,6 +452,18 @@ async fn supervise(
             }
         };
     }
+}
+
+/// One client connection: HTTP/1.1 (plain HTTP, as kubectl speaks to an `http://`
+/// server), with upgrades for exec's WebSocket.
+async fn serve_connection(socket: tokio::net::TcpStream, app: Router) {
+    let _ = socket.set_nodelay(true);
+    let io = hyper_util::rt::TokioIo::new(socket);
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(io, service)
+        .with_upgrades()
+        .await;
 }
 
 impl IntoResponse for ApiError {
