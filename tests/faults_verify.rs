@@ -236,3 +236,119 @@ async fn sigint_while_verifying() {
     assert_eq!(after.pvcs, before.pvcs);
     assert_eq!(after.markers, Vec::<std::path::PathBuf>::new());
 }
+
+/// On a terminal the command asks before deleting, naming the pod, the namespace and
+/// the context; "n" changes nothing (exit 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompt_on_a_terminal_answered_no_changes_nothing() {
+    let sim = sim().await;
+    apply_seed(&sim.client(), NS).await;
+    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let before = state(&sim).await;
+    sim.requests().clear();
+    let mut r = spawn_on_tty(&sim, &["verify-persistence", "web"]);
+    r.wait_text("[y/N] ").await;
+    r.type_line("n");
+    let o = r.finish().await;
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let prompt = err.lines().find(|l| l.contains("[y/N]")).unwrap();
+    for needle in ["web-1", "namespace \"default\"", "context \"sts-sim\""] {
+        assert!(prompt.contains(needle), "{needle:?} not in the prompt: {prompt}");
+    }
+    assert!(err.contains("Nothing was changed."), "{err}");
+    assert_no_dump(&o);
+    assert_eq!(writes(&sim), Vec::<String>::new());
+    assert_eq!(state(&sim).await, before);
+}
+
+/// "y" at the prompt goes ahead: the drill runs to its verdict and cleans up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prompt_on_a_terminal_answered_yes_verifies() {
+    let sim = sim().await;
+    apply_seed(&sim.client(), NS).await;
+    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let before = state(&sim).await;
+    let mut r = spawn_on_tty(&sim, &["verify-persistence", "web", "-o", "json"]);
+    r.wait_text("[y/N] ").await;
+    r.type_line("y");
+    let o = r.finish().await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(json(&o)["result"], "Persisted");
+    let after = state(&sim).await;
+    assert_ne!(after.pods["default/web-1"], before.pods["default/web-1"]);
+    assert_eq!(after.pods["default/web-0"], before.pods["default/web-0"]);
+    assert_eq!(after.pvcs, before.pvcs);
+    assert_eq!(after.markers, Vec::<std::path::PathBuf>::new());
+}
+
+/// Ctrl-C while the prompt waits for an answer: exit 130, nothing written or deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_at_the_prompt() {
+    let sim = sim().await;
+    apply_seed(&sim.client(), NS).await;
+    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let before = state(&sim).await;
+    sim.requests().clear();
+    let mut r = spawn_on_tty(&sim, &["verify-persistence", "web"]);
+    r.wait_text("[y/N] ").await;
+    r.sigint();
+    let o = r.finish().await;
+    assert_error(&o, 130, &["interrupted at the prompt: nothing was changed"]);
+    assert_eq!(writes(&sim), Vec::<String>::new());
+    assert_eq!(state(&sim).await, before);
+}
+
+/// Ctrl-C while the markers are being removed: the cleanup is what keeps the volumes
+/// clean, so it finishes; the verdict, reached before, stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_during_cleanup_lets_it_finish() {
+    let sim = sim().await;
+    apply_seed(&sim.client(), NS).await;
+    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let mut r = spawn(&sim, &["verify-persistence", "web", "--yes", "-o", "json"]);
+    r.wait_line("web-1: ready").await;
+    sim.faults().slow("*", "pods/exec", Duration::from_millis(1500));
+    r.wait_line("web-1: removing the marker").await;
+    r.sigint();
+    let o = r.finish().await;
+    sim.faults().reset();
+    let err = stderr(&o);
+    assert!(err.contains("interrupted: stopping safely"), "{err}");
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let rep = json(&o);
+    assert_eq!(rep["result"], "Persisted");
+    assert_eq!(rep["pods"][0]["markersRemaining"], json!([]), "{rep}");
+    assert_eq!(state(&sim).await.markers, Vec::<std::path::PathBuf>::new());
+}
+
+/// A second Ctrl-C during the cleanup exits at once, and the line names every marker
+/// file it leaves, by PVC and path in the volume, so it can be removed by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_sigint_during_cleanup_names_the_markers_left() {
+    let sim = sim().await;
+    apply_seed(&sim.client(), NS).await;
+    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let mut r = spawn(&sim, &["verify-persistence", "web", "--yes"]);
+    r.wait_line("web-1: ready").await;
+    sim.faults().slow("*", "pods/exec", Duration::from_millis(3000));
+    r.wait_line("web-1: removing the marker").await;
+    r.sigint();
+    r.wait_line("interrupted: stopping safely").await;
+    r.sigint();
+    let o = r.finish().await;
+    sim.faults().reset();
+    let left = state(&sim).await.markers;
+    assert_eq!(left.len(), 1, "the rm was cut short, so its marker is still there");
+    let name = left[0].file_name().unwrap().to_string_lossy().to_string();
+    assert_error(
+        &o,
+        130,
+        &[
+            "interrupted twice",
+            "marker files may remain",
+            &format!("{name} on PVC disk-ssd-web-1"),
+            "remove them by hand",
+        ],
+    );
+}

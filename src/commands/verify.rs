@@ -11,6 +11,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use comfy_table::Cell;
@@ -127,7 +128,8 @@ pub struct MountResult {
     pub pv_after: Option<String>,
     /// The marker's path inside the container (None for a read-only mount).
     pub marker: Option<String>,
-    /// written, identical, missing, differs, unreadable, notWritten (read-only).
+    /// written, identical, missing, differs, unreadable, notWritten (read-only),
+    /// unknown (a write was cut short: it may or may not have landed).
     pub marker_state: &'static str,
     /// PERSISTED, LOST or UNKNOWN; None when not verified (read-only, or the run
     /// stopped before verification).
@@ -154,10 +156,13 @@ pub struct MarkerLeft {
     pub path_in_volume: String,
 }
 
-/// Ctrl-C, observed: a flag every step checks, and a future to race against.
+/// Ctrl-C, observed: a flag every step checks, and a future to race against. It also
+/// keeps the ledger of marker files that may be on a volume right now, so that even a
+/// second Ctrl-C (exit at once, no cleanup) names every file it leaves behind.
 #[derive(Clone)]
 struct Interrupt {
     rx: tokio_watch::Receiver<bool>,
+    ledger: Arc<Mutex<Vec<(String, MarkerLeft)>>>,
 }
 
 impl Interrupt {
@@ -165,18 +170,48 @@ impl Interrupt {
     /// once (130) for a user who cannot wait for the cleanup.
     fn install() -> Interrupt {
         let (tx, rx) = tokio_watch::channel(false);
+        let ledger: Arc<Mutex<Vec<(String, MarkerLeft)>>> = Arc::default();
+        let left = ledger.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 // Say it before waking the command, so this line comes before its outcome.
                 eprintln!("interrupted: stopping safely (nothing more will be deleted); Ctrl-C again to exit now");
                 let _ = tx.send(true);
                 if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("error: interrupted twice: exiting without cleanup (markers may remain)");
+                    let left = left.lock().unwrap_or_else(|p| p.into_inner());
+                    if left.is_empty() {
+                        eprintln!("error: interrupted twice: exiting at once; no marker file was on a volume");
+                    } else {
+                        let list: Vec<String> = left
+                            .iter()
+                            .map(|(pod, m)| format!("{} on PVC {} (written by {pod})", m.path_in_volume, m.pvc))
+                            .collect();
+                        eprintln!(
+                            "error: interrupted twice: exiting without cleanup; marker files may remain: {} (remove them by hand)",
+                            list.join(", ")
+                        );
+                    }
                     std::process::exit(Exit::Interrupted as i32);
                 }
             }
         });
-        Interrupt { rx }
+        Interrupt { rx, ledger }
+    }
+
+    /// A marker may now be on its volume (a write was attempted).
+    fn may_have_written(&self, pod: &str, marker: MarkerLeft) {
+        let mut l = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        if !l.iter().any(|(p, m)| p == pod && m.path == marker.path) {
+            l.push((pod.to_string(), marker));
+        }
+    }
+
+    /// A marker is gone from its volume (removed, or known never written).
+    fn removed(&self, pod: &str, path: &str) {
+        self.ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(p, m)| !(p == pod && m.path == path));
     }
 
     fn fired(&self) -> bool {
@@ -683,23 +718,38 @@ impl Ctx<'_> {
                 continue;
             };
             let argv = write_argv(nonce, &path);
+            self.intr
+                .may_have_written(&plan.pod, marker_left(&drill.mounts[i], &path));
             let write = self.intr.guard(self.exec(&plan.pod, &plan.container, &argv));
             let res = match write.await {
-                None => Err(interrupted(&format!(
-                    "while marking pod {}: nothing was deleted",
-                    plan.pod
-                ))),
+                None => {
+                    // The exec may have reached the container before Ctrl-C: remove
+                    // whatever it wrote (rm -f is harmless if it wrote nothing).
+                    drill.mounts[i].marker_state = "unknown";
+                    Err(interrupted(&format!(
+                        "while marking pod {}: nothing was deleted",
+                        plan.pod
+                    )))
+                }
                 Some(Err(e)) => Err(e),
                 Some(Ok(out)) if out.success() => Ok(()),
-                Some(Ok(out)) => Err(self.exec_failure(
-                    &plan.pod,
-                    &plan.container,
-                    &format!("write the marker {path} ({})", drill.mounts[i].pvc),
-                    &out,
-                )),
+                Some(Ok(out)) => {
+                    if matches!(out.status, ExitStatus::Code(_)) {
+                        // The shell ran and failed part way: a partial file may exist.
+                        drill.mounts[i].marker_state = "unknown";
+                    }
+                    Err(self.exec_failure(
+                        &plan.pod,
+                        &plan.container,
+                        &format!("write the marker {path} ({})", drill.mounts[i].pvc),
+                        &out,
+                    ))
+                }
             };
             if res.is_ok() {
                 drill.mounts[i].marker_state = "written";
+            } else if drill.mounts[i].marker_state != "unknown" {
+                self.intr.removed(&plan.pod, &path);
             }
             let res = match res {
                 Ok(()) => match self.read_marker(&plan.pod, &plan.container, &path).await {
@@ -861,6 +911,9 @@ impl Ctx<'_> {
     }
 
     /// Remove every written marker (best effort); record what remains.
+    /// Remove every marker that may be on a volume. Not interruptible: a first Ctrl-C
+    /// lets it finish (that is what keeps volumes clean); a second exits at once and
+    /// names what is left.
     async fn cleanup(&self, pod: &str, container: &str, drill: &mut PodDrill) {
         for i in 0..drill.mounts.len() {
             let m = &drill.mounts[i];
@@ -868,11 +921,15 @@ impl Ctx<'_> {
             if matches!(m.marker_state, "pending" | "notWritten" | "missing") {
                 continue;
             }
+            self.progress
+                .line(&format!("{pod}: removing the marker {path} (PVC {})", m.pvc));
             let ok = matches!(
                 self.exec(pod, container, &["rm", "-f", &path]).await,
                 Ok(out) if out.success()
             );
-            if !ok {
+            if ok {
+                self.intr.removed(pod, &path);
+            } else {
                 drill.markers_remaining.push(marker_left(&drill.mounts[i], &path));
             }
         }

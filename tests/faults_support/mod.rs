@@ -277,3 +277,111 @@ pub async fn until_request(sim: &Sim, what: &str, pred: impl Fn(&sts_sim::reqlog
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The plugin with a pseudo-terminal on stdin, as at an SRE's shell: `confirm` prompts
+/// (on stderr, with no newline after `[y/N] `) and reads the answer from the terminal.
+pub struct OnTty {
+    child: tokio::process::Child,
+    /// The terminal's other end: what is written here is typed at the prompt.
+    master: std::fs::File,
+    stderr: tokio::process::ChildStderr,
+    seen: Vec<u8>,
+}
+
+pub fn spawn_on_tty(sim: &Sim, args: &[&str]) -> OnTty {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two new descriptors into the out-parameters; the null name,
+    // termios and winsize pointers are allowed (defaults).
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened by openpty and are owned here only.
+    let (master, slave) = unsafe { (std::fs::File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-sts"));
+    cmd.arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::from(slave))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().expect("spawn kubectl-sts");
+    drop(cmd);
+    let stderr = child.stderr.take().unwrap();
+    OnTty {
+        child,
+        master,
+        stderr,
+        seen: Vec::new(),
+    }
+}
+
+impl OnTty {
+    /// Wait (bounded) until stderr so far contains `needle` (a prompt has no newline).
+    pub async fn wait_text(&mut self, needle: &str) {
+        let fut = async {
+            let mut buf = [0u8; 4096];
+            while !String::from_utf8_lossy(&self.seen).contains(needle) {
+                let n = self.stderr.read(&mut buf).await.unwrap();
+                assert!(
+                    n > 0,
+                    "stderr ended without {needle:?}: {}",
+                    String::from_utf8_lossy(&self.seen)
+                );
+                self.seen.extend_from_slice(&buf[..n]);
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), fut)
+            .await
+            .unwrap_or_else(|_| panic!("no {needle:?} on stderr within 30s"));
+    }
+
+    /// Type `line` and Enter at the terminal.
+    pub fn type_line(&mut self, line: &str) {
+        use std::io::Write;
+        self.master.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+
+    pub fn sigint(&self) {
+        let pid = self.child.id().expect("still running").to_string();
+        assert!(
+            std::process::Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Wait (bounded) for the exit; the whole stdout and stderr.
+    pub async fn finish(mut self) -> Output {
+        let mut stdout = Vec::new();
+        let mut out = self.child.stdout.take().unwrap();
+        let mut rest = Vec::new();
+        let (_, _, status) = tokio::time::timeout(Duration::from_secs(60), async {
+            tokio::join!(
+                self.stderr.read_to_end(&mut rest),
+                out.read_to_end(&mut stdout),
+                self.child.wait()
+            )
+        })
+        .await
+        .expect("exits within 60s");
+        self.seen.extend_from_slice(&rest);
+        Output {
+            status: status.unwrap(),
+            stdout,
+            stderr: self.seen,
+        }
+    }
+}
