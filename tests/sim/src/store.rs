@@ -20,8 +20,11 @@ use tokio::sync::broadcast;
 use crate::error::ApiError;
 use crate::resources::{self, Resource};
 
-/// Identity of one stored object.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Identity of one stored object. Ordered as etcd orders its keys
+/// (`/registry/<plural>/<namespace>/<name>`, byte by byte): by resource, then by
+/// `namespace/name` as one string, so `a-b/x` sorts before `a/x` (`-` < `/`). Lists
+/// and their continue tokens depend on this order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Key {
     /// The resource's plural name (`pods`, `statefulsets`, ...): unique across the
     /// groups the sim serves, see [`resources::by_plural`].
@@ -47,6 +50,38 @@ impl Key {
     pub fn resource(&self) -> &'static Resource {
         resources::by_plural(self.plural).expect("key of a known resource")
     }
+
+    fn path(&self) -> impl Iterator<Item = u8> + '_ {
+        self.namespace
+            .bytes()
+            .chain(std::iter::once(b'/'))
+            .chain(self.name.bytes())
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        self.plural
+            .cmp(other.plural)
+            .then_with(|| self.path().cmp(other.path()))
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// One page of a list: see [`Store::page`].
+pub struct ListPage {
+    pub items: Vec<Arc<Value>>,
+    /// The revision the page was read at (the first page's, for later pages).
+    pub rv: u64,
+    /// Whether matching items follow the page.
+    pub more: bool,
+    /// How many matching items follow (counted only when asked).
+    pub remaining: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,6 +267,7 @@ impl Store {
     /// namespace then name (as etcd keys sort), with the resourceVersion of the snapshot.
     pub fn list(&self, plural: &str, namespace: Option<&str>) -> (Vec<Arc<Value>>, u64) {
         let res = resources::by_plural(plural).expect("known resource");
+        let namespace = namespace.filter(|_| res.namespaced);
         let inner = self.inner.lock().unwrap();
         let start = Key {
             plural: res.plural,
@@ -249,38 +285,106 @@ impl Store {
         (items, inner.rv)
     }
 
-    /// [`Store::list`] as of resourceVersion `rv` (a consistent snapshot for the
-    /// later pages of a paginated list, as etcd serves them at the first page's
-    /// revision): the current objects with every later write undone. Errors with
-    /// 410 `Expired` when `rv` is older than the retained history (etcd compacted).
-    pub fn list_at(&self, plural: &str, namespace: Option<&str>, rv: u64) -> Result<Vec<Arc<Value>>, ApiError> {
+    /// One page of a list, as etcd serves it: the objects of `plural` (in `namespace`,
+    /// or all) after the key `after` (the continue token's `ns/name`, or `name` in one
+    /// namespace), that `keep` accepts, at most `limit`. With `at`, read as of that
+    /// revision (later pages of a paginated list come from the first page's snapshot):
+    /// the writes after it are undone from the retained history, 410 `Expired` when it
+    /// is older than that (etcd compacted). Costs the page plus the writes since `at`
+    /// (plus the rest of the range when `count_rest`), not the whole resource.
+    #[allow(clippy::too_many_arguments)]
+    pub fn page(
+        &self,
+        plural: &str,
+        namespace: Option<&str>,
+        at: Option<u64>,
+        after: Option<&str>,
+        keep: &dyn Fn(&Value) -> bool,
+        limit: Option<usize>,
+        count_rest: bool,
+    ) -> Result<ListPage, ApiError> {
+        use std::ops::Bound;
         let res = resources::by_plural(plural).expect("known resource");
         let inner = self.inner.lock().unwrap();
-        if rv < inner.oldest_watchable && rv < inner.rv {
-            return Err(ApiError::new(
-                410,
-                "Expired",
-                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
-            ));
-        }
-        let wanted =
-            |k: &Key| k.plural == res.plural && namespace.is_none_or(|ns| k.namespace == ns || !res.namespaced);
-        let mut snap: BTreeMap<Key, Arc<Value>> = inner
-            .objects
-            .iter()
-            .filter(|(k, _)| wanted(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for ev in inner.history.iter().rev().take_while(|e| e.rv > rv) {
-            if !wanted(&ev.key) {
-                continue;
+        let rv = match at {
+            Some(rv) if rv < inner.oldest_watchable && rv < inner.rv => {
+                return Err(ApiError::new(
+                    410,
+                    "Expired",
+                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+                ));
             }
-            match &ev.prev {
-                Some(p) => snap.insert(ev.key.clone(), p.clone()),
-                None => snap.remove(&ev.key),
-            };
+            Some(rv) => rv.min(inner.rv),
+            None => inner.rv,
+        };
+        let scope = if res.namespaced { namespace } else { None };
+        let lower = match after {
+            Some(a) => {
+                let (ns, name) = match scope {
+                    Some(ns) => (ns, a),
+                    None if res.namespaced => a.split_once('/').unwrap_or(("", a)),
+                    None => ("", a),
+                };
+                Bound::Excluded(Key {
+                    plural: res.plural,
+                    namespace: ns.to_string(),
+                    name: name.to_string(),
+                })
+            }
+            None => Bound::Included(Key {
+                plural: res.plural,
+                namespace: scope.unwrap_or("").to_string(),
+                name: String::new(),
+            }),
+        };
+        let in_range = |k: &Key| {
+            k.plural == res.plural
+                && scope.is_none_or(|ns| k.namespace == ns)
+                && match &lower {
+                    Bound::Excluded(l) => k > l,
+                    _ => true,
+                }
+        };
+        // The state at `rv` of every key written since: the oldest undone write's
+        // previous object (None: it did not exist then).
+        let mut undo: BTreeMap<&Key, Option<&Arc<Value>>> = BTreeMap::new();
+        for ev in inner.history.iter().rev().take_while(|e| e.rv > rv) {
+            if in_range(&ev.key) {
+                undo.insert(&ev.key, ev.prev.as_ref());
+            }
         }
-        Ok(snap.into_values().collect())
+        let mut now = inner
+            .objects
+            .range((lower.clone(), Bound::Unbounded))
+            .take_while(|(k, _)| in_range(k))
+            .filter(|(k, _)| !undo.contains_key(k))
+            .peekable();
+        let mut then = undo.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).peekable();
+        // Merge the two key-ordered streams.
+        let merged = std::iter::from_fn(move || match (now.peek(), then.peek()) {
+            (Some((a, _)), Some((b, _))) if *a < *b => now.next(),
+            (Some(_), Some(_)) | (None, Some(_)) => then.next(),
+            (Some(_), None) => now.next(),
+            (None, None) => None,
+        });
+        let mut out = ListPage {
+            items: Vec::new(),
+            rv,
+            more: false,
+            remaining: 0,
+        };
+        for (_, v) in merged.filter(|(_, v)| keep(v)) {
+            if limit.is_some_and(|l| out.items.len() >= l) {
+                out.more = true;
+                out.remaining += 1;
+                if !count_rest {
+                    break;
+                }
+            } else {
+                out.items.push(v.clone());
+            }
+        }
+        Ok(out)
     }
 
     /// Create an object. Fills uid, creationTimestamp, resourceVersion, generation and

@@ -61,16 +61,8 @@ pub struct Page {
 pub fn list_page(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>) -> Result<Page, ApiError> {
     let (labels, fields) = selectors(info.res, q)?;
     let ns = info.namespace.as_deref().filter(|_| info.res.namespaced);
-    let (mut all, mut rv) = ctx.store.list(info.res.plural, ns);
-    let key_of = |o: &Value| {
-        let n = o["metadata"]["name"].as_str().unwrap_or("");
-        match (ns, o["metadata"]["namespace"].as_str()) {
-            (None, Some(objns)) => format!("{objns}/{n}"),
-            _ => n.to_string(),
-        }
-    };
-    let start = match q.get("continue").filter(|c| !c.is_empty()) {
-        None => None,
+    let (at, after) = match q.get("continue").filter(|c| !c.is_empty()) {
+        None => (None, None),
         Some(tok) => {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(tok)
@@ -79,40 +71,39 @@ pub fn list_page(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>) -> 
                 .ok_or_else(|| ApiError::bad_request("continue key is not valid: illegal base64 data"))?;
             // Later pages come from the first page's snapshot (etcd reads them at the
             // token's revision), so concurrent writes neither skip nor repeat items.
-            if let Some(tok_rv) = raw["rv"].as_u64() {
-                all = ctx.store.list_at(info.res.plural, ns, tok_rv)?;
-                rv = tok_rv;
-            }
-            Some(
-                raw["start"]
-                    .as_str()
-                    .unwrap_or("")
-                    .trim_end_matches('\u{0}')
-                    .to_string(),
-            )
+            let start = raw["start"]
+                .as_str()
+                .unwrap_or("")
+                .trim_end_matches('\u{0}')
+                .to_string();
+            (raw["rv"].as_u64(), Some(start))
         }
     };
-    let matching: Vec<Arc<Value>> = all
-        .into_iter()
-        .filter(|o| labels.matches(o) && fields.matches(o))
-        .filter(|o| start.as_ref().is_none_or(|s| key_of(o).as_str() > s.as_str()))
-        .collect();
+    let unfiltered = labels.is_empty() && q.get("fieldSelector").is_none_or(|f| f.is_empty());
     let limit = q.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
-    let mut meta = json!({"resourceVersion": rv.to_string()});
-    let items = match limit {
-        Some(l) if matching.len() > l => {
-            let page: Vec<Arc<Value>> = matching[..l].to_vec();
-            let last = key_of(&page[l - 1]);
-            let tok = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{last}\u{0}")});
-            meta["continue"] = json!(base64::engine::general_purpose::STANDARD.encode(tok.to_string()));
-            if labels.is_empty() && q.get("fieldSelector").is_none_or(|f| f.is_empty()) {
-                meta["remainingItemCount"] = json!(matching.len() - l);
-            }
-            page
+    let keep = |o: &Value| labels.matches(o) && fields.matches(o);
+    let page = ctx
+        .store
+        .page(info.res.plural, ns, at, after.as_deref(), &keep, limit, unfiltered)?;
+    let mut meta = json!({"resourceVersion": page.rv.to_string()});
+    if page.more
+        && let Some(last) = page.items.last()
+    {
+        let n = last["metadata"]["name"].as_str().unwrap_or("");
+        let last = match (ns, last["metadata"]["namespace"].as_str()) {
+            (None, Some(objns)) => format!("{objns}/{n}"),
+            _ => n.to_string(),
+        };
+        let tok = json!({"v": "meta.k8s.io/v1", "rv": page.rv, "start": format!("{last}\u{0}")});
+        meta["continue"] = json!(base64::engine::general_purpose::STANDARD.encode(tok.to_string()));
+        if unfiltered {
+            meta["remainingItemCount"] = json!(page.remaining);
         }
-        _ => matching,
-    };
-    Ok(Page { items, meta })
+    }
+    Ok(Page {
+        items: page.items,
+        meta,
+    })
 }
 
 pub fn list_json(res: &Resource, page: &Page) -> Value {
