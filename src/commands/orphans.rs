@@ -526,8 +526,9 @@ pub fn totals<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Totals {
         slot.0 += 1;
         match f.bytes {
             Some(b) => {
-                slot.1 += b;
-                t.orphan_bytes += b;
+                // Saturating: a quantity can be as large as u128 allows (38 digits).
+                slot.1 = slot.1.saturating_add(b);
+                t.orphan_bytes = t.orphan_bytes.saturating_add(b);
             }
             None => t.unknown_capacity += 1,
         }
@@ -966,7 +967,7 @@ async fn prune(global: &GlobalArgs, scope: &OrphansScope, args: &PruneArgs) -> R
         .flat_map(|a| a.findings.iter())
         .filter(|f| f.is_orphan() && !f.prunable())
         .collect();
-    let planned_bytes: u128 = plan.iter().filter_map(|(_, f)| f.bytes).sum();
+    let planned_bytes: u128 = plan.iter().filter_map(|(_, f)| f.bytes).fold(0, u128::saturating_add);
     let delete_reclaim = plan
         .iter()
         .filter(|(_, f)| f.reclaim_policy.as_deref() == Some("Delete"))
@@ -1273,6 +1274,18 @@ mod tests {
             last_mounted: None,
             bytes: crate::model::quantity::parse_bytes(cap),
         }
+    }
+
+    #[test]
+    fn totals_saturate_instead_of_overflowing() {
+        let huge = "300000000000000000000000000000000000000"; // 3e38, fits u128 once
+        let fs = [
+            finding("a", Reason::ScaledIn, Some("ssd"), huge),
+            finding("b", Reason::ScaledIn, Some("ssd"), huge),
+        ];
+        let t = totals(&fs);
+        assert_eq!(t.orphan_bytes, u128::MAX);
+        assert_eq!(t.by_storage_class[0].claims, 2);
     }
 
     #[test]
