@@ -50,20 +50,21 @@ impl Key {
     pub fn resource(&self) -> &'static Resource {
         resources::by_plural(self.plural).expect("key of a known resource")
     }
-
-    fn path(&self) -> impl Iterator<Item = u8> + '_ {
-        self.namespace
-            .bytes()
-            .chain(std::iter::once(b'/'))
-            .chain(self.name.bytes())
-    }
 }
 
 impl Ord for Key {
+    /// `namespace + "/" + name` compared as bytes, without building the strings.
     fn cmp(&self, other: &Key) -> std::cmp::Ordering {
-        self.plural
-            .cmp(other.plural)
-            .then_with(|| self.path().cmp(other.path()))
+        self.plural.cmp(other.plural).then_with(|| {
+            let (a, b) = (self.namespace.as_bytes(), other.namespace.as_bytes());
+            if a == b {
+                return self.name.cmp(&other.name);
+            }
+            // The namespaces differ: the first differing byte of `a/` and `b/` decides.
+            let m = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+            let at = |s: &[u8]| s.get(m).copied().unwrap_or(b'/');
+            at(a).cmp(&at(b))
+        })
     }
 }
 
@@ -287,21 +288,20 @@ impl Store {
 
     /// One page of a list, as etcd serves it: the objects of `plural` (in `namespace`,
     /// or all) after the key `after` (the continue token's `ns/name`, or `name` in one
-    /// namespace), that `keep` accepts, at most `limit`. With `at`, read as of that
+    /// namespace), that `keep` accepts (all without it), at most `limit`. With `at`, read as of that
     /// revision (later pages of a paginated list come from the first page's snapshot):
     /// the writes after it are undone from the retained history, 410 `Expired` when it
-    /// is older than that (etcd compacted). Costs the page plus the writes since `at`
-    /// (plus the rest of the range when `count_rest`), not the whole resource.
-    #[allow(clippy::too_many_arguments)]
+    /// is older than that (etcd compacted). Without `keep` it counts the rest of the
+    /// range (`remainingItemCount`, which the real server gives only then); with it, it
+    /// stops after the page: a page costs the page plus the writes since `at`.
     pub fn page(
         &self,
         plural: &str,
         namespace: Option<&str>,
         at: Option<u64>,
         after: Option<&str>,
-        keep: &dyn Fn(&Value) -> bool,
+        keep: Option<&dyn Fn(&Value) -> bool>,
         limit: Option<usize>,
-        count_rest: bool,
     ) -> Result<ListPage, ApiError> {
         use std::ops::Bound;
         let res = resources::by_plural(plural).expect("known resource");
@@ -337,9 +337,9 @@ impl Store {
                 name: String::new(),
             }),
         };
+        let in_scope = |k: &Key| k.plural == res.plural && scope.is_none_or(|ns| k.namespace == ns);
         let in_range = |k: &Key| {
-            k.plural == res.plural
-                && scope.is_none_or(|ns| k.namespace == ns)
+            in_scope(k)
                 && match &lower {
                     Bound::Excluded(l) => k > l,
                     _ => true,
@@ -356,8 +356,8 @@ impl Store {
         let mut now = inner
             .objects
             .range((lower.clone(), Bound::Unbounded))
-            .take_while(|(k, _)| in_range(k))
-            .filter(|(k, _)| !undo.contains_key(k))
+            .take_while(|(k, _)| in_scope(k))
+            .filter(|(k, _)| undo.is_empty() || !undo.contains_key(k))
             .peekable();
         let mut then = undo.iter().filter_map(|(k, v)| v.map(|v| (*k, v))).peekable();
         // Merge the two key-ordered streams.
@@ -373,16 +373,18 @@ impl Store {
             more: false,
             remaining: 0,
         };
-        for (_, v) in merged.filter(|(_, v)| keep(v)) {
+        let mut matching = merged.filter(|(_, v)| keep.is_none_or(|k| k(v)));
+        for (_, v) in matching.by_ref() {
+            out.items.push(v.clone());
             if limit.is_some_and(|l| out.items.len() >= l) {
-                out.more = true;
-                out.remaining += 1;
-                if !count_rest {
-                    break;
-                }
-            } else {
-                out.items.push(v.clone());
+                break;
             }
+        }
+        if keep.is_none() {
+            out.remaining = matching.count();
+            out.more = out.remaining > 0;
+        } else {
+            out.more = matching.next().is_some();
         }
         Ok(out)
     }
@@ -621,5 +623,34 @@ impl Store {
     /// A receiver of every write from now on (for controllers).
     pub fn subscribe(&self) -> broadcast::Receiver<WatchEvent> {
         self.tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys sort exactly as their etcd paths (`<namespace>/<name>` as bytes) do.
+    #[test]
+    fn keys_order_as_etcd_paths() {
+        let parts = [
+            "", "a", "a-b", "a.b", "a0", "ab", "b", "web", "web-1", "web-10", "web-1x",
+        ];
+        let mut keys = Vec::new();
+        for ns in parts {
+            for name in parts.iter().filter(|n| !n.is_empty()) {
+                keys.push(Key {
+                    plural: "pods",
+                    namespace: ns.to_string(),
+                    name: name.to_string(),
+                });
+            }
+        }
+        for a in &keys {
+            for b in &keys {
+                let want = format!("{}/{}", a.namespace, a.name).cmp(&format!("{}/{}", b.namespace, b.name));
+                assert_eq!(a.cmp(b), want, "{a:?} vs {b:?}");
+            }
+        }
     }
 }

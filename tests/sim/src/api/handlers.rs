@@ -82,9 +82,14 @@ pub fn list_page(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>) -> 
     let unfiltered = labels.is_empty() && q.get("fieldSelector").is_none_or(|f| f.is_empty());
     let limit = q.get("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
     let keep = |o: &Value| labels.matches(o) && fields.matches(o);
-    let page = ctx
-        .store
-        .page(info.res.plural, ns, at, after.as_deref(), &keep, limit, unfiltered)?;
+    let page = ctx.store.page(
+        info.res.plural,
+        ns,
+        at,
+        after.as_deref(),
+        (!unfiltered).then_some(&keep),
+        limit,
+    )?;
     let mut meta = json!({"resourceVersion": page.rv.to_string()});
     if page.more
         && let Some(last) = page.items.last()
