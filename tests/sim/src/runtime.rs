@@ -8,8 +8,9 @@
 //! volumes/<pv-name>/                       a PersistentVolume's data; outlives every pod.
 //!                                          Created on demand with `lost+found/`, as a
 //!                                          freshly formatted ext4 disk has.
-//! images/busybox                           one copy of busybox-static, hard-linked into
-//!                                          every shell-bearing rootfs (same filesystem).
+//! images/busybox/                          the image layer: bin/busybox (busybox-static)
+//!                                          and a symlink per applet, built once and
+//!                                          hard-linked into every shell-bearing rootfs.
 //! pods/<pod-uid>/containers/<name>/image   the image the rootfs was built for
 //! pods/<pod-uid>/containers/<name>/rootfs/ the container's writable root filesystem
 //! pods/<pod-uid>/volumes/<volume>/         emptyDir volumes (and empty read-only
@@ -56,7 +57,7 @@ pub struct Runtime {
     /// Per pod uid: flips to true when the pod's sandbox is removed, so running execs
     /// die with their container.
     stopped: Mutex<HashMap<String, tokio::sync::watch::Sender<bool>>>,
-    /// Serialises the one-time copy of busybox into `images/`.
+    /// Serialises the one-time build of the busybox image layer in `images/`.
     busybox_lock: Mutex<()>,
 }
 
@@ -331,20 +332,41 @@ impl Runtime {
         Ok(rootfs)
     }
 
-    /// `images/busybox`: a copy of the host's busybox on the runtime's filesystem, so
-    /// that every rootfs can hard-link it.
+    /// `images/busybox/`: the image's layer, built once per runtime: `bin/busybox` (a
+    /// copy of the host's busybox on the runtime's filesystem) and one relative symlink
+    /// per applet (`usr/bin/env -> ../../bin/busybox`: relative, so it resolves inside
+    /// any rootfs, and from the host too, where exec resolves executables).
     fn busybox_image(&self) -> io::Result<PathBuf> {
         let img = self.root.join("images").join("busybox");
         if img.exists() {
             return Ok(img);
         }
         let _guard = self.busybox_lock.lock().unwrap();
-        if !img.exists() {
-            std::fs::create_dir_all(self.root.join("images"))?;
-            let tmp = self.root.join("images").join(".busybox.tmp");
-            std::fs::copy(HOST_BUSYBOX, &tmp)?;
-            std::fs::rename(&tmp, &img)?;
+        if img.exists() {
+            return Ok(img);
         }
+        std::fs::create_dir_all(self.root.join("images"))?;
+        let tmp = self.root.join("images").join(".busybox.tmp");
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(tmp.join("bin"))?;
+        std::fs::copy(HOST_BUSYBOX, tmp.join("bin/busybox"))?;
+        for applet in busybox_applets() {
+            let rel = applet.trim_start_matches('/');
+            if rel == "bin/busybox" {
+                continue;
+            }
+            let depth = rel.matches('/').count();
+            let target = format!("{}bin/busybox", "../".repeat(depth));
+            let link = tmp.join(rel);
+            if let Some(parent) = link.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            match std::os::unix::fs::symlink(&target, &link) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
+        }
+        std::fs::rename(&tmp, &img)?;
         Ok(img)
     }
 
@@ -380,34 +402,39 @@ impl Runtime {
         if !info.has_shell {
             return Ok(());
         }
-        for d in ["bin", "sbin", "usr/bin", "usr/sbin"] {
-            fs::create_dir_all(dir.join(d))?;
-        }
-        let bb = dir.join("bin/busybox");
-        let img = self.busybox_image()?;
-        if fs::hard_link(&img, &bb).is_err() {
-            fs::copy(&img, &bb)?;
-        }
-        for applet in busybox_applets() {
-            // "usr/bin/env" -> "../../bin/busybox": relative, so the link resolves inside
-            // the rootfs from the host too (exec resolves executables host-side).
-            let rel = applet.trim_start_matches('/');
-            if rel == "bin/busybox" {
-                continue;
-            }
-            let depth = rel.matches('/').count();
-            let target = format!("{}bin/busybox", "../".repeat(depth));
-            let link = dir.join(rel);
-            if let Some(parent) = link.parent() {
-                fs::create_dir_all(parent)?;
-            }
-            match std::os::unix::fs::symlink(&target, &link) {
-                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
-                _ => {}
-            }
-        }
-        Ok(())
+        copy_layer(&self.busybox_image()?, dir)
     }
+}
+
+/// Copy an image layer into a rootfs: directories are made, regular files and
+/// symlinks are hard-linked. Sharing inodes is safe for what a layer holds: a symlink
+/// cannot be changed in place, and busybox is only ever replaced, not written, by what
+/// runs in a container. It is also what keeps the first exec into a new pod fast: on
+/// a journaling filesystem every new inode (a symlink per applet) costs about a
+/// millisecond, a hard link a few microseconds. Falls back to copying across
+/// filesystems.
+fn copy_layer(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let dst = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_layer(&entry.path(), &dst)?;
+            continue;
+        }
+        match std::fs::hard_link(entry.path(), &dst) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(_) if kind.is_symlink() => {
+                std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &dst)?;
+            }
+            Err(_) => {
+                std::fs::copy(entry.path(), &dst)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn set_mode(path: &Path, mode: u32) -> io::Result<()> {

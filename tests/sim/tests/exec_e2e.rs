@@ -817,6 +817,27 @@ fn first_exec_rootfs_build_is_fast_and_rebuilt_on_image_change() {
         "first rootfs build: {took:?}, then {:?} per container",
         start.elapsed() / 20
     );
+    // The applet links come from one image layer by hard link (a new inode per applet
+    // costs ~1 ms on a journaling disk), yet each rootfs stays its own: removing or
+    // replacing a link in one container leaves the others and the layer intact.
+    use std::os::unix::fs::MetadataExt;
+    let a = rt.pod_dir("n0").join("containers/nginx/rootfs");
+    let b = rt.pod_dir("n1").join("containers/nginx/rootfs");
+    let sh = std::fs::symlink_metadata(a.join("bin/sh")).unwrap();
+    assert!(sh.file_type().is_symlink());
+    assert!(
+        sh.nlink() >= 3,
+        "bin/sh is not shared from the layer: nlink {}",
+        sh.nlink()
+    );
+    std::fs::remove_file(a.join("bin/sh")).unwrap();
+    std::fs::remove_file(a.join("usr/bin/env")).unwrap();
+    std::os::unix::fs::symlink("/nowhere", a.join("usr/bin/env")).unwrap();
+    assert!(b.join("bin/sh").is_file() && b.join("usr/bin/env").is_file());
+    let c = rt
+        .container_rootfs(&json!({"metadata": {"name": "web-1", "uid": "fresh"}, "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}), "nginx")
+        .unwrap();
+    assert!(c.join("bin/sh").is_file() && c.join("usr/bin/env").is_file());
 }
 
 #[tokio::test]
