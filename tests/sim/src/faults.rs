@@ -49,6 +49,15 @@ struct State {
     slow: Vec<(Matcher, Duration)>,
 }
 
+impl State {
+    /// The allowlist's answer (no allowlist: everything; non-resource paths: always).
+    fn rbac_allows(&self, verb: &str, resource: &str) -> bool {
+        self.allowed
+            .as_ref()
+            .is_none_or(|allowed| resource.is_empty() || allowed.iter().any(|m| m.matches(verb, resource)))
+    }
+}
+
 /// The fault switchboard of one sim. Thread-safe.
 pub struct Faults {
     state: Mutex<State>,
@@ -155,6 +164,13 @@ impl Faults {
         self.up_tx.subscribe()
     }
 
+    /// Whether RBAC (denials and the allowlist, nothing else) lets the sim's user do
+    /// `verb` on `resource` (`pods`, `pods/exec`): what a SelfSubjectAccessReview answers.
+    pub fn permits(&self, verb: &str, resource: &str) -> bool {
+        let st = self.state.lock().unwrap();
+        st.rbac_allows(verb, resource) && !st.denied.iter().any(|m| m.matches(verb, resource))
+    }
+
     /// Decide a request's fate; also returns the delay to apply first.
     pub fn check(
         &self,
@@ -176,10 +192,9 @@ impl Faults {
                 return (delay, Verdict::Fail(ApiError::unauthorized(), None));
             }
         }
-        let not_allowed = st
-            .allowed
-            .as_ref()
-            .is_some_and(|allowed| !resource.is_empty() && !allowed.iter().any(|m| m.matches(verb, resource)));
+        // Every authenticated user may ask what they may do (system:basic-user).
+        let basic_user = verb == "create" && resource == crate::api::access::RESOURCE;
+        let not_allowed = !basic_user && !st.rbac_allows(verb, resource);
         if not_allowed || st.denied.iter().any(|m| m.matches(verb, resource)) {
             return (delay, Verdict::Fail(forbidden(USER), None));
         }

@@ -15,7 +15,13 @@ use crate::resources::{RESOURCES, Resource};
 /// client-go/discovery/cached/memory/memcache.go), which breaks `kubectl api-resources`
 /// and every kubectl command's shortcut expansion. `kubectl scale` takes the Scale
 /// kind's group from the `statefulsets/scale` entry of apps/v1, not from /apis.
-pub const GROUPS: &[(&str, &str)] = &[("apps", "v1"), ("policy", "v1"), ("storage.k8s.io", "v1")];
+/// authorization.k8s.io/v1 serves only SelfSubjectAccessReview ([`super::access`]).
+pub const GROUPS: &[(&str, &str)] = &[
+    ("apps", "v1"),
+    ("authorization.k8s.io", "v1"),
+    ("policy", "v1"),
+    ("storage.k8s.io", "v1"),
+];
 
 pub fn version() -> Value {
     json!({

@@ -2,6 +2,7 @@
 //! protocol (discovery, the verbs, watch, subresources, Table printing) over the shared
 //! store, with the fault switchboard and the request log in front of every call.
 
+pub mod access;
 pub mod defaults;
 pub mod discovery;
 pub mod handlers;
@@ -105,7 +106,14 @@ async fn api(State(st): State<Arc<ApiState>>, req: Request) -> Response {
     let raw_query = req.uri().query().unwrap_or("").to_string();
     let q = request::query_map(Some(&raw_query));
     let info = request::parse(&method, &path, &q);
+    let ssar = method == Method::POST && path.trim_end_matches('/') == access::PATH;
     let (verb, resource, ns, name) = match &info {
+        _ if ssar => (
+            "create".to_string(),
+            access::RESOURCE.to_string(),
+            String::new(),
+            String::new(),
+        ),
         Some(i) => (
             i.verb.to_string(),
             i.resource_path(),
@@ -151,6 +159,13 @@ async fn api(State(st): State<Arc<ApiState>>, req: Request) -> Response {
             }
             r
         }
+        Verdict::Proceed if ssar => match axum::body::to_bytes(req.into_body(), 1 << 20).await {
+            Ok(body) => match access::review(&st.faults, &body) {
+                Ok((code, v)) => json_response(code, &v),
+                Err(e) => error_response(&e),
+            },
+            Err(e) => error_response(&ApiError::bad_request(format!("reading body: {e}"))),
+        },
         Verdict::Proceed => match info {
             Some(info) => resource_request(&st, info, req, &q, &raw_query).await,
             None => discovery_request(&st, &method, &path),
@@ -192,6 +207,7 @@ fn discovery_request(st: &ApiState, method: &Method, path: &str) -> Response {
             let segs: Vec<&str> = p.trim_start_matches('/').split('/').collect();
             let list = match segs.as_slice() {
                 ["api", v] => discovery::resource_list("", v),
+                ["apis", "authorization.k8s.io", "v1"] => Some(access::discovery_list()),
                 ["apis", g, v] => discovery::resource_list(g, v),
                 ["openapi", "v3", rest @ ..] => openapi::group_version(&rest.join("/")),
                 ["apis", g] => discovery::GROUPS.iter().find(|(gg, _)| gg == g).map(|(g, v)| {
