@@ -5,6 +5,7 @@
 //! documented exit code. Commands follow one shape: gather (kube) -> decide (pure
 //! [`model`]) -> render.
 
+pub mod access;
 pub mod cli;
 pub mod commands;
 pub mod confirm;

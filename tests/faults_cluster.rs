@@ -190,7 +190,30 @@ async fn rbac_watch_forbidden() {
     let before = state(&sim).await;
     // The highest ordinal: web-2 if the scale above went through, else web-1.
     let last = format!("web-{}", before.replicas["default/web"].unwrap() - 1);
+    // The preflight asks before anything changes: nothing is written or deleted.
     sim.faults().deny("watch", "pods");
+    let o = run_unchanged(
+        &sim,
+        &before,
+        &["verify-persistence", "web", "--yes", "--timeout", "30s"],
+    )
+    .await;
+    assert_error(
+        &o,
+        3,
+        &[
+            "may not watch pods",
+            FIX_RBAC,
+            &format!("follow {last}'s replacement"),
+            "nothing was changed",
+        ],
+    );
+    assert_eq!(state(&sim).await, before);
+
+    // Without reviews the watch fails only after the delete: only the highest ordinal
+    // was deleted (it comes back by itself); its marker is named and left.
+    sim.faults().deny("watch", "pods");
+    sim.faults().deny("create", "selfsubjectaccessreviews");
     let started = Instant::now();
     let o = kubectl_sts(&sim, &["verify-persistence", "web", "--yes", "--timeout", "30s"]).await;
     sim.faults().reset();
@@ -200,7 +223,6 @@ async fn rbac_watch_forbidden() {
         "took {:?}: {line}",
         started.elapsed()
     );
-    // Only the highest ordinal was deleted (it comes back by itself); its marker is named and left.
     wait_sts(&sim.client(), NS, "web", settled()).await;
     let after = state(&sim).await;
     assert_ne!(
@@ -229,37 +251,73 @@ async fn rbac_patch_scale_forbidden() {
     assert_error(&o, 3, &["may not update statefulsets/scale", FIX_RBAC]);
 }
 
-/// verify-persistence cannot delete: the pod is untouched, the markers it wrote are
-/// removed, and the line says nothing was deleted.
+/// verify-persistence under an RBAC denial, both ways: the permission preflight
+/// (SelfSubjectAccessReview) refuses before anything is written or deleted; and where
+/// reviews cannot be made, the denied request itself fails, the pod is untouched and
+/// the markers already written are removed. Returns the two error lines.
+async fn verify_denied(sim: &Sim, deny: &[(&str, &str)], extra: &[&str], needles: &[&str]) -> (String, String) {
+    let before = state(sim).await;
+    let mut args = vec!["verify-persistence", "web", "--yes"];
+    args.extend_from_slice(extra);
+    let set = || {
+        for (verb, resource) in deny {
+            sim.faults().deny(verb, resource);
+        }
+    };
+    set();
+    let o = run_unchanged(sim, &before, &args).await;
+    let mut want = needles.to_vec();
+    want.extend(["nothing was changed", "kubectl-sts-verify role"]);
+    let preflight = assert_error(&o, 3, &want);
+    assert!(
+        !stderr(&o).contains("removing the marker"),
+        "the preflight refused, yet markers were written: {}",
+        stderr(&o)
+    );
+
+    set();
+    sim.faults().deny("create", "selfsubjectaccessreviews");
+    let o = run_unchanged(sim, &before, &args).await;
+    let mut want = needles.to_vec();
+    want.push("nothing was deleted");
+    let fallback = assert_error(&o, 3, &want);
+    assert_eq!(state(sim).await, before);
+    (preflight, fallback)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rbac_delete_pod_forbidden() {
     let sim = seeded().await;
-    let before = state(&sim).await;
-    sim.faults().deny("delete", "pods");
-    let o = run_unchanged(&sim, &before, &["verify-persistence", "web", "--yes"]).await;
-    assert_error(&o, 3, &["may not delete pods", FIX_RBAC, "nothing was deleted"]);
+    let (preflight, _) = verify_denied(&sim, &[("delete", "pods")], &[], &["may not delete pods", FIX_RBAC]).await;
+    assert!(
+        preflight.contains("needed to delete web-1 so that it is recreated"),
+        "{preflight}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rbac_exec_forbidden() {
     let sim = seeded().await;
-    let before = state(&sim).await;
-    sim.faults().deny("*", "pods/exec");
-    let o = run_unchanged(&sim, &before, &["verify-persistence", "web", "--yes"]).await;
-    assert_error(&o, 3, &["pods/exec", FIX_RBAC, "nothing was deleted"]);
+    let (preflight, _) = verify_denied(&sim, &[("*", "pods/exec")], &[], &["pods/exec", FIX_RBAC]).await;
+    assert!(preflight.contains("may not create or get pods/exec"), "{preflight}");
+    // One of the two exec verbs is enough for the preflight (which one RBAC checks
+    // depends on the server version): the drill runs.
+    sim.faults().deny("get", "pods/exec");
+    let o = kubectl_sts(&sim, &["verify-persistence", "web", "--yes", "--dry-run"]).await;
+    sim.faults().reset();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rbac_eviction_forbidden() {
     let sim = seeded().await;
-    let before = state(&sim).await;
-    sim.faults().deny("create", "pods/eviction");
-    let o = run_unchanged(&sim, &before, &["verify-persistence", "web", "--yes", "--evict"]).await;
-    assert_error(
-        &o,
-        3,
-        &["may not create pods/eviction", FIX_RBAC, "nothing was deleted"],
-    );
+    verify_denied(
+        &sim,
+        &[("create", "pods/eviction")],
+        &["--evict"],
+        &["may not create pods/eviction", FIX_RBAC],
+    )
+    .await;
 }
 
 /// prune cannot delete a PVC: it says what it deleted and what remains, exit 3.

@@ -75,11 +75,12 @@ async fn cluster_with_an_orphan() -> Sim {
     sim
 }
 
-/// `forbidden: user "..." may not VERB RESOURCE ...` -> (VERB, RESOURCE). Commands that
-/// stop at the first error print it as their one `error:` line; `orphans prune` reports
-/// per claim (the reason in the claim's row on stdout) and ends with one summary line.
+/// `forbidden: user "..." may not VERB RESOURCE ...` (a request refused) or `forbidden:
+/// you may not VERB [or VERB2] RESOURCE ...` (verify-persistence's permission preflight)
+/// -> (VERB, RESOURCE). Commands that stop at the first error print it as their one
+/// `error:` line; `orphans prune` reports per claim (the reason in the claim's row on
+/// stdout) and ends with one summary line.
 fn forbidden_verb_and_resource(o: &std::process::Output) -> (String, String) {
-    const FORBIDDEN: &str = "forbidden: user \"sts-sim-user\" may not ";
     assert_eq!(
         o.status.code(),
         Some(3),
@@ -92,13 +93,20 @@ fn forbidden_verb_and_resource(o: &std::process::Output) -> (String, String) {
     assert_eq!(lines.len(), 1, "one error line: {err}");
     assert!(lines[0].starts_with("error: ") && !err.contains("panicked"), "{err}");
     let all = format!("{err}{}", stdout(o));
-    let at = all
-        .find(FORBIDDEN)
+    let (at, prefix) = ["forbidden: user \"sts-sim-user\" may not ", "forbidden: you may not "]
+        .iter()
+        .find_map(|p| all.find(p).map(|at| (at, p.len())))
         .unwrap_or_else(|| panic!("no line names the missing permission:\n{all}"));
     let line = all[at..].lines().next().unwrap();
     assert!(line.contains("docs/rbac.yaml"), "points at the roles: {line}");
-    let mut words = line[FORBIDDEN.len()..].split_whitespace();
-    (words.next().unwrap().to_string(), words.next().unwrap().to_string())
+    let mut words = line[prefix..].split_whitespace();
+    let verb = words.next().unwrap().to_string();
+    let mut resource = words.next().unwrap();
+    if resource == "or" {
+        words.next();
+        resource = words.next().unwrap();
+    }
+    (verb, resource.to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

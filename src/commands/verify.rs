@@ -23,6 +23,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use serde::Serialize;
 use tokio::sync::watch as tokio_watch;
 
+use crate::access::{self, Need};
 use crate::cli::{GlobalArgs, VerifyArgs};
 use crate::error::{CliError, Exit, Result, Target};
 use crate::exec::{self, ExitStatus};
@@ -378,6 +379,7 @@ impl Ctx<'_> {
 
         // The first ordinal's preflight decides before anything is asked or changed.
         let first = self.plan(&facts, &pods_in, ordinals[0]).await?;
+        self.check_access(&first.pod, ordinals.len() > 1).await?;
         if self.args.dry_run {
             let refused = persistence::refused(&first.findings, self.args.force);
             report.pods.push(planned(&first, self.args.force));
@@ -499,6 +501,60 @@ impl Ctx<'_> {
             Outcome::Lost => Exit::Failed,
             _ => Exit::Api,
         })
+    }
+
+    /// RBAC preflight: every request the drill makes after its first change, asked
+    /// before anything changes (a Role that allows the exec but not the delete, or the
+    /// delete but not the watch, would otherwise strand markers or a deleted pod).
+    async fn check_access(&self, pod: &str, all: bool) -> Result<()> {
+        let mut needs = vec![
+            Need::new("create", "pods", Some("exec"), format!("to write the markers in {pod}"))
+                .or("get", "pods", Some("exec"))
+                .named(pod),
+            if self.args.evict {
+                Need::new(
+                    "create",
+                    "pods",
+                    Some("eviction"),
+                    format!("to evict {pod} so that it is recreated"),
+                )
+            } else {
+                Need::new(
+                    "delete",
+                    "pods",
+                    None,
+                    format!("to delete {pod} so that it is recreated"),
+                )
+            }
+            .named(pod),
+            Need::new("watch", "pods", None, format!("to follow {pod}'s replacement")),
+        ];
+        if all {
+            needs.push(Need {
+                group: "apps",
+                ..Need::new(
+                    "watch",
+                    "statefulsets",
+                    None,
+                    "to wait for the StatefulSet between pods",
+                )
+            });
+        }
+        let answers = self
+            .intr
+            .guard(access::review(self.kube, &self.ns, &needs))
+            .await
+            .ok_or_else(|| interrupted("during the preflight: nothing was changed"))?;
+        match access::first_denial(
+            &needs,
+            &answers,
+            &self.ns,
+            &self.kube.endpoint.context,
+            "kubectl-sts-verify",
+        ) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     async fn gather_sts(&self) -> Result<(StatefulSet, Vec<Pod>)> {
