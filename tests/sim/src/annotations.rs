@@ -15,9 +15,15 @@ pub const UNSCHEDULABLE: &str = "sts-sim.dev/unschedulable";
 /// `"true"`: broken storage: the data on the pod's volumes is lost when the pod is
 /// recreated (the volume directories are emptied before the new pod starts).
 pub const DATA_LOSS: &str = "sts-sim.dev/data-loss";
-/// `"always"`, or `"after-N"`: exec fails (500, as a container runtime error) always,
-/// or for every exec after the first N into the pod.
+/// `"always"`, `"after-N"` or `"only-N"`: exec fails (500, as a container runtime
+/// error) always, for every exec after the first N into the pod, or for the exec that
+/// has N before it alone (`only-0` is the first).
 pub const EXEC_FAIL: &str = "sts-sim.dev/exec-fail";
+/// `"always"`, `"after-N"` or `"only-N"` (as [`EXEC_FAIL`]): the exec's process runs to its end,
+/// but its answer is lost: the connection closes with no output and no status, as when
+/// the API server or kubelet connection breaks mid-exec. The client cannot tell whether
+/// the command ran.
+pub const EXEC_LOST_RESPONSE: &str = "sts-sim.dev/exec-lost-response";
 /// Comma-separated container names (or `"*"`) whose image has no shell and no
 /// utilities, like a distroless image. An image whose name contains `distroless` is
 /// treated the same way.
@@ -36,6 +42,7 @@ pub const ALL: &[&str] = &[
     UNSCHEDULABLE,
     DATA_LOSS,
     EXEC_FAIL,
+    EXEC_LOST_RESPONSE,
     NO_SHELL,
     START_DELAY,
     READY_DELAY,

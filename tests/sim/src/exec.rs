@@ -376,15 +376,16 @@ async fn finish(socket: &mut WebSocket, proto: Protocol, outcome: &Outcome) {
 
 /// Whether [`annotations::EXEC_FAIL`] fails the exec that had `before` execs before it.
 fn exec_fault(pod: &Value, before: u64) -> bool {
-    match pod["metadata"]["annotations"][annotations::EXEC_FAIL]
-        .as_str()
-        .map(str::trim)
-    {
+    fires(pod, annotations::EXEC_FAIL, before)
+}
+
+/// Whether an `"always"` / `"after-N"` annotation applies to the exec that had
+/// `before` execs before it (`"only-N"`: to that one exec alone).
+fn fires(pod: &Value, annotation: &str, before: u64) -> bool {
+    let number = |v: &str, prefix: &str| v.strip_prefix(prefix).and_then(|n| n.parse::<u64>().ok());
+    match pod["metadata"]["annotations"][annotation].as_str().map(str::trim) {
         Some("always" | "true") => true,
-        Some(v) => v
-            .strip_prefix("after-")
-            .and_then(|n| n.parse::<u64>().ok())
-            .is_some_and(|n| before >= n),
+        Some(v) => number(v, "after-").is_some_and(|n| before >= n) || number(v, "only-") == Some(before),
         None => false,
     }
 }
@@ -408,6 +409,15 @@ async fn session(mut socket: WebSocket, plan: Plan, proto: Protocol) {
         let cause = "error executing setns process: exit status 1";
         let outcome = Outcome::Internal(status::runtime_exec_error(&exec_id, cause));
         return finish(&mut socket, proto, &outcome).await;
+    }
+    if fires(&plan.pod, annotations::EXEC_LOST_RESPONSE, before) {
+        // The command runs to its end; then the connection just closes: no output, no
+        // status, no close frame.
+        if let Ok((child, pty)) = start(&plan).await {
+            let _ = child.wait_with_output().await;
+            drop(pty);
+        }
+        return;
     }
     let outcome = match start(&plan).await {
         Ok((child, pty)) => match pump(&mut socket, child, pty, &plan, proto).await {
@@ -628,5 +638,14 @@ mod tests {
         assert!(!exec_fault(&pod("after-2"), 1));
         assert!(exec_fault(&pod("after-2"), 2));
         assert!(!exec_fault(&serde_json::json!({}), 5));
+        let lost = serde_json::json!({"metadata": {"annotations": {annotations::EXEC_LOST_RESPONSE: "after-1"}}});
+        assert!(!fires(&lost, annotations::EXEC_LOST_RESPONSE, 0));
+        assert!(fires(&lost, annotations::EXEC_LOST_RESPONSE, 1));
+        assert!(!exec_fault(&lost, 1));
+        let once = serde_json::json!({"metadata": {"annotations": {annotations::EXEC_FAIL: "only-2"}}});
+        assert_eq!(
+            (0..5).map(|n| exec_fault(&once, n)).collect::<Vec<_>>(),
+            [false, false, true, false, false]
+        );
     }
 }

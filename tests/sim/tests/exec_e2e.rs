@@ -538,6 +538,38 @@ async fn exec_fail_after_n() {
     assert_eq!(run.status.code, Some(500));
 }
 
+/// The exec runs, but its answer is lost: no output, no status, the connection just
+/// ends. The command's effect is there all the same.
+#[tokio::test]
+async fn exec_lost_response_runs_the_command_but_answers_nothing() {
+    let h = harness().await;
+    let pv = h.claim("data-web-0");
+    h.running_pod(
+        "web-0",
+        json!({"metadata": {"annotations": {annotations::EXEC_LOST_RESPONSE: "after-1"}}}),
+    );
+    assert_eq!(exit_code(&kexec(&h, "web-0", &["true"]).await), 0);
+    let ap = AttachParams::default().container("nginx").stdout(true).stderr(true);
+    let mut p = h
+        .pods()
+        .exec("web-0", vec!["sh", "-c", "echo ran > /data/f; echo visible"], &ap)
+        .await
+        .expect("exec upgrade");
+    let status = p.take_status().unwrap();
+    let mut stdout = p.stdout().unwrap();
+    // The status future ends with the stream. (kube-rs does not close the stdout reader
+    // when the connection breaks, so EOF is not waited for: nothing is buffered.)
+    let st = tokio::time::timeout(TIMEOUT, status).await.expect("the stream ends");
+    assert_eq!(st, None, "no status frame");
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_millis(300), stdout.read(&mut buf)).await;
+    assert!(matches!(read, Err(_) | Ok(Ok(0))), "no output: {read:?}");
+    assert_eq!(
+        std::fs::read_to_string(h.ctx.runtime.volume_dir(&pv).join("f")).unwrap(),
+        "ran\n"
+    );
+}
+
 #[tokio::test]
 async fn stdin_is_piped_and_half_closed_with_v5() {
     let h = harness().await;
