@@ -13,6 +13,8 @@
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::{Api, AttachParams};
+use std::time::Duration;
+
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::{CliError, Exit, Result, Target};
@@ -95,12 +97,13 @@ pub fn missing_executable_error(pod: &str, container: &str, program: &str) -> Cl
     ))
 }
 
-/// Read up to `limit` bytes, then drain and discard the rest.
-async fn capture<R: AsyncRead + Unpin>(reader: Option<R>, limit: usize) -> (Vec<u8>, bool) {
+/// Read up to `limit` bytes into `out`, then drain and discard the rest; returns
+/// whether anything was discarded. What was read stays in `out` if the future is
+/// dropped half-way.
+async fn capture<R: AsyncRead + Unpin>(reader: Option<R>, limit: usize, out: &mut Vec<u8>) -> bool {
     let Some(mut r) = reader else {
-        return (Vec::new(), false);
+        return false;
     };
-    let mut out = Vec::new();
     let mut truncated = false;
     let mut buf = [0u8; 8192];
     loop {
@@ -113,8 +116,14 @@ async fn capture<R: AsyncRead + Unpin>(reader: Option<R>, limit: usize) -> (Vec<
             }
         }
     }
-    (out, truncated)
+    truncated
 }
+
+/// How long output may still arrive once the stream has ended. kube-rs closes the
+/// stdout/stderr readers when the stream ends cleanly, but not when the connection
+/// breaks (its message loop returns early): then the readers never reach EOF and what
+/// was sent is already buffered.
+const DRAIN_AFTER_END: Duration = Duration::from_secs(2);
 
 /// Run `argv` in `container` of pod `ns/pod` and collect its output and exit status.
 /// Err only when the exec could not be started (the pod or container is gone, RBAC,
@@ -147,20 +156,35 @@ pub async fn run(kube: &Kube, ns: &str, pod: &str, container: &str, argv: &[&str
     };
     let status = proc.take_status();
     let (stdout, stderr) = (proc.stdout(), proc.stderr());
+    // Resolves when the stream has ended, with its status or None (closed without one,
+    // or the connection broke).
     let status_fut = async {
         match status {
             Some(f) => f.await,
             None => None,
         }
     };
-    let ((out, out_trunc), (err, err_trunc), st) =
-        tokio::join!(capture(stdout, limit), capture(stderr, limit), status_fut);
-    let _ = proc.join().await;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut truncated = (false, false);
+    let st = {
+        let readers = async {
+            truncated = tokio::join!(capture(stdout, limit, &mut out), capture(stderr, limit, &mut err));
+        };
+        tokio::pin!(readers, status_fut);
+        tokio::select! {
+            () = &mut readers => (&mut status_fut).await,
+            st = &mut status_fut => {
+                let _ = tokio::time::timeout(DRAIN_AFTER_END, &mut readers).await;
+                st
+            }
+        }
+    };
+    proc.abort();
     Ok(ExecOutput {
         stdout: out,
         stderr: err,
-        stdout_truncated: out_trunc,
-        stderr_truncated: err_trunc,
+        stdout_truncated: truncated.0,
+        stderr_truncated: truncated.1,
         status: exit_status(st.as_ref()),
     })
 }
@@ -195,11 +219,11 @@ mod tests {
     #[tokio::test]
     async fn capture_is_bounded_but_drains() {
         let data = vec![b'x'; 20_000];
-        let (out, trunc) = capture(Some(&data[..]), 1000).await;
+        let mut out = Vec::new();
+        assert!(capture(Some(&data[..]), 1000, &mut out).await);
         assert_eq!(out.len(), 1000);
-        assert!(trunc);
-        let (out, trunc) = capture(Some(&b"abc"[..]), 1000).await;
+        let mut out = Vec::new();
+        assert!(!capture(Some(&b"abc"[..]), 1000, &mut out).await);
         assert_eq!(out, b"abc");
-        assert!(!trunc);
     }
 }

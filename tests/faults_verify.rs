@@ -96,6 +96,35 @@ async fn exec_fails_mid_marker() {
     assert_eq!(after.markers.len(), 1);
 }
 
+/// The exec writing the second marker runs, but its answer is lost (no status): the
+/// marker may or may not be there, so it is removed like a written one. The pod is not
+/// deleted and no marker is left on any volume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_answer_lost_mid_marker() {
+    let sim = sim().await;
+    // Exec 0 writes /data's marker, 1 reads it back, 2 writes /logs's: its answer is lost.
+    let ann = json!({annotations::EXEC_LOST_RESPONSE: "only-2"});
+    setup(&sim, &sts_manifest("ml", two_mounts(), &["data", "logs"], ann), "ml").await;
+    let before = state(&sim).await;
+    sim.requests().clear();
+    let o = kubectl_sts(&sim, &["verify-persistence", "ml", "--yes", "-o", "json"]).await;
+    let line = assert_error(
+        &o,
+        3,
+        &[
+            "write the marker /logs/",
+            "closed without an exit status",
+            "nothing was deleted",
+        ],
+    );
+    assert!(!line.contains("remain"), "{line}");
+    assert_eq!(sim.requests().count("delete", "pods"), 0);
+    let after = state(&sim).await;
+    assert_eq!(after.pods, before.pods);
+    assert_eq!(after.pvcs, before.pvcs);
+    assert_eq!(after.markers, Vec::<std::path::PathBuf>::new(), "{line}");
+}
+
 /// The replacement pod lets kubectl-sts read the marker but not remove it: the verdict
 /// stands (PERSISTED), and the marker left is named in the report, in the table, and is
 /// exactly the file on disk.

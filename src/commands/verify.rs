@@ -790,8 +790,9 @@ impl Ctx<'_> {
                 Some(Err(e)) => Err(e),
                 Some(Ok(out)) if out.success() => Ok(()),
                 Some(Ok(out)) => {
-                    if matches!(out.status, ExitStatus::Code(_)) {
-                        // The shell ran and failed part way: a partial file may exist.
+                    if !matches!(out.status, ExitStatus::RuntimeError(_)) {
+                        // The shell ran and failed part way, or ran and its answer was
+                        // lost (no status): a whole or partial marker may exist.
                         drill.mounts[i].marker_state = "unknown";
                     }
                     Err(self.exec_failure(
