@@ -24,6 +24,9 @@ pub const EXEC_FAIL: &str = "sts-sim.dev/exec-fail";
 /// the API server or kubelet connection breaks mid-exec. The client cannot tell whether
 /// the command ran.
 pub const EXEC_LOST_RESPONSE: &str = "sts-sim.dev/exec-lost-response";
+/// As [`EXEC_LOST_RESPONSE`], but the connection stays open and silent (a stalled
+/// network path) until the client closes it.
+pub const EXEC_STALL: &str = "sts-sim.dev/exec-stall";
 /// Comma-separated container names (or `"*"`) whose image has no shell and no
 /// utilities, like a distroless image. An image whose name contains `distroless` is
 /// treated the same way.
@@ -43,6 +46,7 @@ pub const ALL: &[&str] = &[
     DATA_LOSS,
     EXEC_FAIL,
     EXEC_LOST_RESPONSE,
+    EXEC_STALL,
     NO_SHELL,
     START_DELAY,
     READY_DELAY,

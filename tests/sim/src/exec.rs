@@ -410,12 +410,20 @@ async fn session(mut socket: WebSocket, plan: Plan, proto: Protocol) {
         let outcome = Outcome::Internal(status::runtime_exec_error(&exec_id, cause));
         return finish(&mut socket, proto, &outcome).await;
     }
-    if fires(&plan.pod, annotations::EXEC_LOST_RESPONSE, before) {
-        // The command runs to its end; then the connection just closes: no output, no
-        // status, no close frame.
+    let stall = fires(&plan.pod, annotations::EXEC_STALL, before);
+    if stall || fires(&plan.pod, annotations::EXEC_LOST_RESPONSE, before) {
+        // The command runs to its end; then the connection just closes (no output, no
+        // status, no close frame), or stays open and silent until the client leaves.
         if let Ok((child, pty)) = start(&plan).await {
             let _ = child.wait_with_output().await;
             drop(pty);
+        }
+        if stall {
+            while let Some(Ok(m)) = socket.recv().await {
+                if matches!(m, Message::Close(_)) {
+                    break;
+                }
+            }
         }
         return;
     }
