@@ -32,6 +32,8 @@ pub enum ExitStatus {
     RuntimeError(String),
     /// The stream ended without a status: the outcome is not known.
     Unknown,
+    /// No end of the stream within this long: abandoned; the outcome is not known.
+    NoAnswer(Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +127,11 @@ async fn capture<R: AsyncRead + Unpin>(reader: Option<R>, limit: usize, out: &mu
 /// was sent is already buffered.
 const DRAIN_AFTER_END: Duration = Duration::from_secs(2);
 
+/// How long one exec may take without `--request-timeout`: a connection that stalls
+/// without closing is never noticed by the stream itself (kube-rs only pings every
+/// 60 s, and a dead path takes TCP many minutes to give up on).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(120);
+
 /// Run `argv` in `container` of pod `ns/pod` and collect its output and exit status.
 /// Err only when the exec could not be started (the pod or container is gone, RBAC,
 /// the server refused the upgrade); a process that ran and failed is an `Ok`.
@@ -166,18 +173,22 @@ pub async fn run(kube: &Kube, ns: &str, pod: &str, container: &str, argv: &[&str
     };
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut truncated = (false, false);
+    let deadline = kube.request_timeout.unwrap_or(DEFAULT_DEADLINE);
     let st = {
         let readers = async {
             truncated = tokio::join!(capture(stdout, limit, &mut out), capture(stderr, limit, &mut err));
         };
         tokio::pin!(readers, status_fut);
-        tokio::select! {
-            () = &mut readers => (&mut status_fut).await,
-            st = &mut status_fut => {
-                let _ = tokio::time::timeout(DRAIN_AFTER_END, &mut readers).await;
-                st
+        tokio::time::timeout(deadline, async {
+            tokio::select! {
+                () = &mut readers => (&mut status_fut).await,
+                st = &mut status_fut => {
+                    let _ = tokio::time::timeout(DRAIN_AFTER_END, &mut readers).await;
+                    st
+                }
             }
-        }
+        })
+        .await
     };
     proc.abort();
     Ok(ExecOutput {
@@ -185,7 +196,10 @@ pub async fn run(kube: &Kube, ns: &str, pod: &str, container: &str, argv: &[&str
         stderr: err,
         stdout_truncated: truncated.0,
         stderr_truncated: truncated.1,
-        status: exit_status(st.as_ref()),
+        status: match st {
+            Ok(st) => exit_status(st.as_ref()),
+            Err(_) => ExitStatus::NoAnswer(deadline),
+        },
     })
 }
 

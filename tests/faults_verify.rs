@@ -125,6 +125,38 @@ async fn exec_answer_lost_mid_marker() {
     assert_eq!(after.markers, Vec::<std::path::PathBuf>::new(), "{line}");
 }
 
+/// The exec writing the second marker runs, then its connection stalls, open and
+/// silent: the exec is abandoned after --request-timeout (exit 4), the maybe-written
+/// marker is removed, the pod is not deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_stall_mid_marker_is_bounded() {
+    let sim = sim().await;
+    let ann = json!({annotations::EXEC_STALL: "only-2"});
+    setup(&sim, &sts_manifest("ms", two_mounts(), &["data", "logs"], ann), "ms").await;
+    let before = state(&sim).await;
+    let started = std::time::Instant::now();
+    let o = kubectl_sts(&sim, &["verify-persistence", "ms", "--yes", "--request-timeout", "2s"]).await;
+    let line = assert_error(
+        &o,
+        4,
+        &[
+            "write the marker /logs/",
+            "no answer from the exec into pod ms-0 within 2s",
+            "--request-timeout",
+            "nothing was deleted",
+        ],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(!line.contains("remain"), "{line}");
+    let after = state(&sim).await;
+    assert_eq!(after.pods, before.pods);
+    assert_eq!(after.markers, Vec::<std::path::PathBuf>::new(), "{line}");
+}
+
 /// The replacement pod lets kubectl-sts read the marker but not remove it: the verdict
 /// stands (PERSISTED), and the marker left is named in the report, in the table, and is
 /// exactly the file on disk.

@@ -692,6 +692,10 @@ impl Ctx<'_> {
             ExitStatus::Unknown => CliError::api(format!(
                 "cannot {what}: the exec stream into pod {pod} closed without an exit status"
             )),
+            ExitStatus::NoAnswer(d) => CliError::timeout(format!(
+                "cannot {what}: no answer from the exec into pod {pod} within {}s (raise --request-timeout or check the connection)",
+                d.as_secs_f64()
+            )),
             ExitStatus::Code(c) => CliError::failed(format!(
                 "cannot {what}: exit code {c}: {}",
                 if out.stderr.is_empty() {
