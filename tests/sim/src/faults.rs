@@ -50,11 +50,18 @@ struct State {
 }
 
 impl State {
-    /// The allowlist's answer (no allowlist: everything; non-resource paths: always).
-    fn rbac_allows(&self, verb: &str, resource: &str) -> bool {
-        self.allowed
-            .as_ref()
-            .is_none_or(|allowed| resource.is_empty() || allowed.iter().any(|m| m.matches(verb, resource)))
+    /// RBAC's answer: no denial matches, and the allowlist (if any) grants it.
+    /// Non-resource paths are always allowed, and so is asking what one may do
+    /// (creating a SelfSubjectAccessReview: `system:basic-user`, which every
+    /// authenticated user has whatever their Roles).
+    fn permits(&self, verb: &str, resource: &str) -> bool {
+        let basic_user = verb == "create" && resource == crate::api::access::RESOURCE;
+        let allowed = basic_user
+            || self
+                .allowed
+                .as_ref()
+                .is_none_or(|allowed| resource.is_empty() || allowed.iter().any(|m| m.matches(verb, resource)));
+        allowed && !self.denied.iter().any(|m| m.matches(verb, resource))
     }
 }
 
@@ -167,8 +174,7 @@ impl Faults {
     /// Whether RBAC (denials and the allowlist, nothing else) lets the sim's user do
     /// `verb` on `resource` (`pods`, `pods/exec`): what a SelfSubjectAccessReview answers.
     pub fn permits(&self, verb: &str, resource: &str) -> bool {
-        let st = self.state.lock().unwrap();
-        st.rbac_allows(verb, resource) && !st.denied.iter().any(|m| m.matches(verb, resource))
+        self.state.lock().unwrap().permits(verb, resource)
     }
 
     /// Decide a request's fate; also returns the delay to apply first.
@@ -192,10 +198,7 @@ impl Faults {
                 return (delay, Verdict::Fail(ApiError::unauthorized(), None));
             }
         }
-        // Every authenticated user may ask what they may do (system:basic-user).
-        let basic_user = verb == "create" && resource == crate::api::access::RESOURCE;
-        let not_allowed = !basic_user && !st.rbac_allows(verb, resource);
-        if not_allowed || st.denied.iter().any(|m| m.matches(verb, resource)) {
+        if !st.permits(verb, resource) {
             return (delay, Verdict::Fail(forbidden(USER), None));
         }
         if let Some(inj) = st
