@@ -10,11 +10,11 @@
 //! - stdout and stderr are read concurrently (a full pipe must not stall the other) and
 //!   kept up to a bound; the rest is drained and counted as truncated.
 
+use std::time::Duration;
+
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::{Api, AttachParams};
-use std::time::Duration;
-
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::error::{CliError, Exit, Result, Target};

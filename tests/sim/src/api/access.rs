@@ -92,7 +92,8 @@ pub fn review(faults: &Faults, body: &[u8]) -> Result<(u16, Value), ApiError> {
 /// Kubernetes' protobuf envelope starts with these bytes, then a `runtime.Unknown`.
 const PROTOBUF_MAGIC: &[u8] = b"k8s\0";
 
-/// Protobuf fields of one message: (field number, wire type, varint or bytes).
+/// The length-delimited fields of one protobuf message, as (field number, bytes);
+/// fields of the other wire types are skipped. None: malformed.
 fn fields(mut b: &[u8]) -> Option<Vec<(u64, &[u8])>> {
     fn varint(b: &mut &[u8]) -> Option<u64> {
         let mut v = 0u64;
