@@ -15,7 +15,7 @@ use futures::future::join_all;
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use kube::api::{Api, PostParams};
 
-use crate::error::{CliError, Target};
+use crate::error::{CliError, ErrorKind, Target};
 use crate::kubeconfig::Kube;
 
 /// One request the command will make: allowed when any of `any_of` is (for exec, the
@@ -156,11 +156,14 @@ pub fn first_denial(
     } else {
         String::new()
     };
-    Some(CliError::api(format!(
-        "forbidden: you may not {}{also} in namespace \"{namespace}\" (context \"{context}\"), needed {}: nothing was changed; ask your cluster admin for the {role} role (docs/rbac.yaml)",
-        first.describe(),
-        first.why
-    )))
+    Some(CliError::new(
+        ErrorKind::Forbidden,
+        format!(
+            "forbidden: you may not {}{also} in namespace \"{namespace}\" (context \"{context}\"), needed {}: nothing was changed; ask your cluster admin for the {role} role (docs/rbac.yaml)",
+            first.describe(),
+            first.why
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -194,7 +197,7 @@ mod tests {
             .is_none()
         );
         let e = first_denial(&needs, &[Allowed, Denied, Denied], "shop", "prod", "kubectl-sts-verify").unwrap();
-        assert_eq!(e.exit, crate::error::Exit::Api);
+        assert_eq!(e.kind, crate::error::ErrorKind::Forbidden);
         assert_eq!(
             e.message,
             "forbidden: you may not delete pods (nor watch pods) in namespace \"shop\" (context \"prod\"), needed to delete web-1 so that it is recreated: nothing was changed; ask your cluster admin for the kubectl-sts-verify role (docs/rbac.yaml)"

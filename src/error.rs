@@ -3,8 +3,6 @@
 //! Every failure reaches the user as a single line on stderr that names the object and
 //! says what to do, never a panic or a raw API body.
 
-use std::fmt;
-
 /// Documented exit codes (see `--help` and the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -17,40 +15,111 @@ pub enum Exit {
     Api = 3,
     Timeout = 4,
     Interrupted = 130,
+    /// stdout's reader went away (`| head -1`): the command ended quietly, its output
+    /// cut short. 141 is what a shell shows for kubectl killed by SIGPIPE.
+    OutputClosed = 141,
 }
 
-#[derive(Debug)]
+/// What went wrong, decided once where the API answer (or the local failure) is read.
+///
+/// Code that reacts to an error looks at its kind, never at its message text; the kind
+/// also decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 404: the object (or its namespace) does not exist.
+    NotFound,
+    /// 403 from the API server (RBAC or an admission plugin).
+    Forbidden,
+    /// 401: the credentials were rejected.
+    Unauthorized,
+    /// The API server could not be reached or the connection broke.
+    Unreachable,
+    /// A request or the whole command ran out of time.
+    TimedOut,
+    /// 409: someone else changed the object (or a precondition did not hold).
+    Conflict,
+    /// 400/422: the server refused the request as invalid.
+    Invalid,
+    /// 429 after the retries ran out.
+    Throttled,
+    /// 5xx, or another API answer that is the cluster's fault.
+    Server,
+    /// The container has no such program (distroless or scratch image).
+    MissingExecutable,
+    /// Bad input caught before any request (flags, names, files).
+    Usage,
+    /// The command ran and its verdict failed (data lost, stuck, orphans found).
+    Failed,
+    /// Ctrl-C.
+    Interrupted,
+    /// stdout's reader went away; the command stopped following (nothing to print).
+    OutputClosed,
+}
+
+impl ErrorKind {
+    pub fn exit(self) -> Exit {
+        match self {
+            ErrorKind::NotFound | ErrorKind::Invalid | ErrorKind::MissingExecutable | ErrorKind::Usage => Exit::Usage,
+            ErrorKind::Forbidden
+            | ErrorKind::Unauthorized
+            | ErrorKind::Unreachable
+            | ErrorKind::Conflict
+            | ErrorKind::Throttled
+            | ErrorKind::Server => Exit::Api,
+            ErrorKind::TimedOut => Exit::Timeout,
+            ErrorKind::Failed => Exit::Failed,
+            ErrorKind::Interrupted => Exit::Interrupted,
+            ErrorKind::OutputClosed => Exit::OutputClosed,
+        }
+    }
+}
+
+/// One line for the user, and what kind of failure it is.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct CliError {
-    pub exit: Exit,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for CliError {}
-
 impl CliError {
-    pub fn new(exit: Exit, message: impl Into<String>) -> CliError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> CliError {
         CliError {
-            exit,
+            kind,
             message: message.into(),
         }
     }
-    pub fn usage(message: impl Into<String>) -> CliError {
-        CliError::new(Exit::Usage, message)
+    pub fn exit(&self) -> Exit {
+        self.kind.exit()
     }
+    /// The same kind of failure, told with more context.
+    pub fn with_message(self, message: impl Into<String>) -> CliError {
+        CliError::new(self.kind, message)
+    }
+    /// A failure of the cluster or its API not covered by a sharper kind.
     pub fn api(message: impl Into<String>) -> CliError {
-        CliError::new(Exit::Api, message)
+        CliError::new(ErrorKind::Server, message)
     }
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError::new(ErrorKind::Usage, message)
+    }
+    /// The verdict failed: the one way a command says so (exit 1).
     pub fn failed(message: impl Into<String>) -> CliError {
-        CliError::new(Exit::Failed, message)
+        CliError::new(ErrorKind::Failed, message)
     }
     pub fn timeout(message: impl Into<String>) -> CliError {
-        CliError::new(Exit::Timeout, message)
+        CliError::new(ErrorKind::TimedOut, message)
+    }
+    pub fn interrupted(message: impl Into<String>) -> CliError {
+        CliError::new(ErrorKind::Interrupted, message)
+    }
+    /// A failure whose story the command has already printed (its report, or one line
+    /// per failed object): the exit code says the rest, nothing more is printed.
+    pub fn reported(kind: ErrorKind) -> CliError {
+        CliError::new(kind, String::new())
+    }
+    pub fn is(&self, kind: ErrorKind) -> bool {
+        self.kind == kind
     }
 }
 
@@ -121,38 +190,53 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
 pub fn from_status(code: u16, reason: &str, message: &str, target: &Target, endpoint: &Endpoint) -> CliError {
     let ctx = &endpoint.context;
     match code {
-        401 => CliError::api(format!(
-            "the API server at {} (context \"{ctx}\") rejected your credentials (401 Unauthorized): \
+        401 => CliError::new(
+            ErrorKind::Unauthorized,
+            format!(
+                "the API server at {} (context \"{ctx}\") rejected your credentials (401 Unauthorized): \
              log in again or refresh the token in your kubeconfig",
-            endpoint.server
-        )),
-        403 => CliError::api(forbidden_line(message, target)),
+                endpoint.server
+            ),
+        ),
+        403 => CliError::new(ErrorKind::Forbidden, forbidden_line(message, target)),
         404 => {
             let hint = if target.namespace.is_some() {
                 "check the name, or pick the namespace with -n NAMESPACE (list everything with -A)"
             } else {
                 "check the name"
             };
-            CliError::usage(format!("{} not found{}: {hint}", target.object(), target.scope()))
+            CliError::new(
+                ErrorKind::NotFound,
+                format!("{} not found{}: {hint}", target.object(), target.scope()),
+            )
         }
-        409 => CliError::api(format!(
-            "cannot {} {}{}: {} (someone else changed it; re-run to use the latest version)",
-            target.verb,
-            target.object(),
-            target.scope(),
-            first_line(message)
-        )),
-        422 | 400 => CliError::usage(format!(
-            "cannot {} {}{}: {}",
-            target.verb,
-            target.object(),
-            target.scope(),
-            first_line(message)
-        )),
-        429 => CliError::api(format!(
-            "the API server at {} is throttling requests (429 TooManyRequests) and retries ran out: try again later",
-            endpoint.server
-        )),
+        409 => CliError::new(
+            ErrorKind::Conflict,
+            format!(
+                "cannot {} {}{}: {} (someone else changed it; re-run to use the latest version)",
+                target.verb,
+                target.object(),
+                target.scope(),
+                first_line(message)
+            ),
+        ),
+        422 | 400 => CliError::new(
+            ErrorKind::Invalid,
+            format!(
+                "cannot {} {}{}: {}",
+                target.verb,
+                target.object(),
+                target.scope(),
+                first_line(message)
+            ),
+        ),
+        429 => CliError::new(
+            ErrorKind::Throttled,
+            format!(
+                "the API server at {} is throttling requests (429 TooManyRequests) and retries ran out: try again later",
+                endpoint.server
+            ),
+        ),
         504 | 408 => CliError::timeout(format!(
             "the API server at {} timed out on {} {}{} ({code} {reason}): retry, or raise --request-timeout",
             endpoint.server,
@@ -160,21 +244,27 @@ pub fn from_status(code: u16, reason: &str, message: &str, target: &Target, endp
             target.object(),
             target.scope()
         )),
-        c if c >= 500 => CliError::api(format!(
-            "the API server at {} failed to {} {}{} ({c} {reason}: {}): retry later or check the control plane",
-            endpoint.server,
-            target.verb,
-            target.object(),
-            target.scope(),
-            first_line(message)
-        )),
-        c => CliError::api(format!(
-            "cannot {} {}{}: {} ({c} {reason})",
-            target.verb,
-            target.object(),
-            target.scope(),
-            first_line(message)
-        )),
+        c if c >= 500 => CliError::new(
+            ErrorKind::Server,
+            format!(
+                "the API server at {} failed to {} {}{} ({c} {reason}: {}): retry later or check the control plane",
+                endpoint.server,
+                target.verb,
+                target.object(),
+                target.scope(),
+                first_line(message)
+            ),
+        ),
+        c => CliError::new(
+            ErrorKind::Server,
+            format!(
+                "cannot {} {}{}: {} ({c} {reason})",
+                target.verb,
+                target.object(),
+                target.scope(),
+                first_line(message)
+            ),
+        ),
     }
 }
 
@@ -235,10 +325,13 @@ pub fn unreachable_server(detail: &str, endpoint: &Endpoint) -> CliError {
     } else {
         "connection failed"
     };
-    CliError::api(format!(
-        "cannot reach the API server at {} (context \"{}\"): {why}: check that the cluster is up and that --context/--kubeconfig point at it",
-        endpoint.server, endpoint.context
-    ))
+    CliError::new(
+        ErrorKind::Unreachable,
+        format!(
+            "cannot reach the API server at {} (context \"{}\"): {why}: check that the cluster is up and that --context/--kubeconfig point at it",
+            endpoint.server, endpoint.context
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -262,7 +355,7 @@ mod tests {
             &t,
             &ep(),
         );
-        assert_eq!(e.exit, Exit::Api);
+        assert_eq!(e.exit(), Exit::Api);
         assert!(
             e.message
                 .contains("user \"viewer\" may not patch statefulsets/scale (API group apps) in namespace \"default\""),
@@ -293,7 +386,7 @@ mod tests {
     fn not_found_suggests_namespace() {
         let t = Target::new("get", "statefulset", Some("nosuch"), Some("default"));
         let e = from_status(404, "NotFound", "statefulsets.apps \"nosuch\" not found", &t, &ep());
-        assert_eq!(e.exit, Exit::Usage);
+        assert_eq!(e.exit(), Exit::Usage);
         assert_eq!(
             e.message,
             "statefulset \"nosuch\" not found in namespace \"default\": check the name, or pick the namespace with -n NAMESPACE (list everything with -A)"
@@ -314,6 +407,6 @@ mod tests {
             &ep(),
         );
         assert!(e.message.contains("connection refused"));
-        assert_eq!(e.exit, Exit::Api);
+        assert_eq!(e.exit(), Exit::Api);
     }
 }

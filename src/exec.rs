@@ -17,7 +17,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::api::{Api, AttachParams};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::error::{CliError, Exit, Result, Target};
+use crate::error::{CliError, ErrorKind, Result, Target};
 use crate::kubeconfig::Kube;
 
 /// Default bound on captured stdout/stderr, each.
@@ -30,6 +30,8 @@ pub enum ExitStatus {
     Code(i32),
     /// The container runtime could not run it (`InternalError`, 500): the message.
     RuntimeError(String),
+    /// The runtime said the program itself is absent (no shell, distroless image).
+    MissingExecutable,
     /// The stream ended without a status: the outcome is not known.
     Unknown,
     /// No end of the stream within this long: abandoned; the outcome is not known.
@@ -77,6 +79,7 @@ pub fn exit_status(status: Option<&Status>) -> ExitStatus {
             .and_then(|m| m.trim().parse().ok())
             .map(ExitStatus::Code)
             .unwrap_or(ExitStatus::Unknown),
+        _ if s.message.as_deref().is_some_and(is_missing_executable) => ExitStatus::MissingExecutable,
         _ => ExitStatus::RuntimeError(
             s.message
                 .clone()
@@ -87,16 +90,22 @@ pub fn exit_status(status: Option<&Status>) -> ExitStatus {
 }
 
 /// The runtime's message says the program itself is absent (no shell, distroless).
-pub fn is_missing_executable(message: &str) -> bool {
+/// The runtime answers only in text (an OCI error in a 500 `Status`), so this is read
+/// once here, where the answer arrives, and becomes [`ExitStatus::MissingExecutable`]
+/// or [`crate::error::ErrorKind::MissingExecutable`].
+fn is_missing_executable(message: &str) -> bool {
     message.contains("executable file not found") || message.contains("no such file or directory")
 }
 
 /// The one-line error for a container that lacks `program`.
 pub fn missing_executable_error(pod: &str, container: &str, program: &str) -> CliError {
-    CliError::usage(format!(
-        "container \"{container}\" in pod {pod} has no {program} (a distroless or scratch image?): \
+    CliError::new(
+        ErrorKind::MissingExecutable,
+        format!(
+            "container \"{container}\" in pod {pod} has no {program} (a distroless or scratch image?): \
          pick a container that has a shell and coreutils with -c CONTAINER"
-    ))
+        ),
+    )
 }
 
 /// Read up to `limit` bytes into `out`, then drain and discard the rest; returns
@@ -151,7 +160,7 @@ pub async fn run(kube: &Kube, ns: &str, pod: &str, container: &str, argv: &[&str
         Err(e) => {
             // A 500 before the upgrade carries the runtime's text (container not running,
             // or the kubelet's own error); a missing program is the user's container choice.
-            if e.exit == Exit::Api && is_missing_executable(&e.message) {
+            if e.is(ErrorKind::Server) && is_missing_executable(&e.message) {
                 return Err(missing_executable_error(
                     pod,
                     container,
@@ -220,10 +229,7 @@ mod tests {
         let exit3 = r#"{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: error executing command [sh -c echo out; exit 3], exit code 3","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}}"#;
         assert_eq!(exit_status(Some(&st(exit3))), ExitStatus::Code(3));
         let internal = r#"{"metadata":{},"status":"Failure","message":"Internal error occurred: error executing command in container: failed to exec in container: failed to start exec \"0d7f\": OCI runtime exec failed: exec failed: unable to start container process: exec: \"sh\": executable file not found in $PATH: unknown","reason":"InternalError","details":{"causes":[{"message":"x"}]},"code":500}"#;
-        match exit_status(Some(&st(internal))) {
-            ExitStatus::RuntimeError(m) => assert!(is_missing_executable(&m)),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(exit_status(Some(&st(internal))), ExitStatus::MissingExecutable);
         assert_eq!(exit_status(None), ExitStatus::Unknown);
         // A failure without an exit-code cause is not silently a code.
         let odd = r#"{"metadata":{},"status":"Failure","reason":"NonZeroExitCode"}"#;

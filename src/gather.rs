@@ -62,9 +62,7 @@ pub async fn statefulset(kube: &Kube, ns: &str, name: &str) -> Result<k8s_openap
     let api = api::<k8s_openapi::api::apps::v1::StatefulSet>(kube, Some(ns));
     let target = Target::new("get", "statefulset", Some(name), Some(ns));
     match kube.call(target, api.get(name)).await {
-        Err(e) if e.exit == crate::error::Exit::Usage && e.message.contains("not found") => {
-            Err(namespace_missing(kube, ns).await.unwrap_or(e))
-        }
+        Err(e) if e.is(crate::error::ErrorKind::NotFound) => Err(namespace_missing(kube, ns).await.unwrap_or(e)),
         other => other,
     }
 }

@@ -229,8 +229,8 @@ where
             let res = fut.await;
             let elapsed = started.elapsed().as_millis();
             match &res {
-                Ok(r) => eprintln!("{method} {uri} {} in {elapsed}ms", r.status().as_u16()),
-                Err(e) => eprintln!("{method} {uri} failed after {elapsed}ms: {e}"),
+                Ok(r) => crate::errln!("{method} {uri} {} in {elapsed}ms", r.status().as_u16()),
+                Err(e) => crate::errln!("{method} {uri} failed after {elapsed}ms: {e}"),
             }
             res
         })

@@ -12,40 +12,34 @@ pub mod confirm;
 pub mod error;
 pub mod exec;
 pub mod gather;
+pub mod interrupt;
 pub mod kubeconfig;
 pub mod model;
+pub mod output;
 pub mod render;
 pub mod watch;
 
 use crate::cli::{Cli, Command};
-use crate::error::{CliError, Exit};
+use crate::error::{CliError, Result};
+use crate::interrupt::Stop;
 
-/// Run one invocation. Ctrl-C ends it with exit 130 (commands that change the cluster
-/// install their own handling so they can say what state they left behind).
-pub async fn run(cli: &Cli) -> Result<Exit, CliError> {
-    // scale handles Ctrl-C itself: it says what it requested and what is still in flight.
-    if matches!(cli.command, Command::Scale(_)) {
-        return dispatch(cli).await;
-    }
-    // orphans prune handles Ctrl-C itself: it reports what it deleted and what remains.
-    if matches!(&cli.command, Command::Orphans(a) if commands::orphans::handles_interrupt(a)) {
-        return dispatch(cli).await;
-    }
-    // verify-persistence handles Ctrl-C itself: it removes its markers when reachable and reports.
-    if matches!(cli.command, Command::VerifyPersistence(_)) {
-        return dispatch(cli).await;
-    }
-    // rollout/restart handle Ctrl-C themselves: they print the trace so far and what goes on.
-    if matches!(cli.command, Command::Rollout(_) | Command::Restart(_)) {
+/// Run one invocation. Commands that only report end at once on Ctrl-C or a closed
+/// stdout; the others stop themselves, safely (see [`interrupt`]).
+pub async fn run(cli: &Cli) -> Result<()> {
+    if !interrupt::reports_only(&cli.command) {
         return dispatch(cli).await;
     }
     tokio::select! {
         r = dispatch(cli) => r,
-        _ = tokio::signal::ctrl_c() => Err(CliError::new(Exit::Interrupted, "interrupted: nothing was changed")),
+        stop = interrupt::stop_watching() => match stop {
+            Stop::CtrlC => Err(CliError::interrupted("interrupted: nothing was changed")),
+            // Nobody reads the rest: end quietly (main turns this into exit 141).
+            Stop::OutputClosed => Ok(()),
+        },
     }
 }
 
-async fn dispatch(cli: &Cli) -> Result<Exit, CliError> {
+async fn dispatch(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Status(args) => commands::status::run(&cli.global, args).await,
         Command::Orphans(args) => commands::orphans::run(&cli.global, args).await,

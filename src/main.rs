@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use kubectl_sts::cli::Cli;
 use kubectl_sts::error::Exit;
+use kubectl_sts::output;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -13,15 +14,21 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            output::err(&format!("error: cannot start the async runtime: {e}\n"));
             return ExitCode::from(Exit::Api as u8);
         }
     };
-    match runtime.block_on(kubectl_sts::run(&cli)) {
-        Ok(code) => ExitCode::from(code as u8),
+    let result = runtime.block_on(kubectl_sts::run(&cli));
+    let exit = match result {
+        // The reader of stdout went away (`| head`): the output is incomplete, so not 0.
+        Ok(()) if output::stdout_closed() => Exit::OutputClosed,
+        Ok(()) => Exit::Ok,
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(e.exit as u8)
+            if !e.message.is_empty() {
+                output::err(&format!("error: {e}\n"));
+            }
+            e.exit()
         }
-    }
+    };
+    ExitCode::from(exit as u8)
 }

@@ -14,14 +14,13 @@
 use clap::{Arg, Command, CommandFactory, ValueHint};
 
 use crate::cli::{Cli, CompletionArgs};
-use crate::error::{CliError, Exit};
+use crate::error::Result;
 
 /// The name the static scripts complete: the binary as it sits on PATH.
 pub const BIN_NAME: &str = "kubectl-sts";
 
 /// Print the completion script for `args.shell` on stdout.
-pub fn run(args: &CompletionArgs) -> Result<Exit, CliError> {
-    use std::io::Write;
+pub fn run(args: &CompletionArgs) -> Result<()> {
     // Render into memory first: clap_complete panics on a failing writer, and a
     // closed pipe (`| head`) must not turn into a panic message.
     // The help text shows `kubectl sts`; the scripts complete the binary's own name
@@ -32,13 +31,8 @@ pub fn run(args: &CompletionArgs) -> Result<Exit, CliError> {
     if args.shell == clap_complete::Shell::Bash {
         script = fix_bash_hyphenated_bin_name(&script);
     }
-    match std::io::stdout().lock().write_all(&script) {
-        Ok(()) => Ok(Exit::Ok),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
-        Err(e) => Err(CliError::usage(format!(
-            "cannot write the completion script to stdout: {e}"
-        ))),
-    }
+    crate::output::out(&String::from_utf8_lossy(&script));
+    Ok(())
 }
 
 /// clap_complete's bash generator spells the state of a subcommand of a hyphenated

@@ -23,7 +23,7 @@ use kube::api::{Api, DeleteParams, ListParams, Preconditions};
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, OrphansAction, OrphansArgs, OrphansScope, OutputFormat, PruneArgs};
-use crate::error::{CliError, Exit, Result, Target};
+use crate::error::{CliError, ErrorKind, Result, Target};
 use crate::gather::{self, api};
 use crate::kubeconfig::Kube;
 use crate::model::claims::{
@@ -332,7 +332,7 @@ async fn gather_inventory(kube: &Kube, ns: Option<&str>, selector: Option<&str>)
     let mut warnings = Vec::new();
     let volumes = match volumes {
         Ok(v) => Some(v),
-        Err(e) if e.exit == Exit::Api && e.message.starts_with("forbidden") => {
+        Err(e) if e.is(ErrorKind::Forbidden) => {
             warnings.push(format!(
                 "cannot read PersistentVolumes ({}); the RECLAIM column is left out, so check each PV's reclaim policy before deleting",
                 e.message
@@ -809,20 +809,20 @@ fn print_warnings(audits: &[Audit], fleet: bool) {
     for a in audits {
         for w in &a.warnings {
             if fleet {
-                eprintln!("warning: context \"{}\": {w}", a.context);
+                crate::errln!("warning: context \"{}\": {w}", a.context);
             } else {
-                eprintln!("warning: {w}");
+                crate::errln!("warning: {w}");
             }
         }
     }
 }
 
-/// Does this invocation handle Ctrl-C itself (it may delete)?
-pub fn handles_interrupt(args: &OrphansArgs) -> bool {
+/// Does this invocation change the cluster (it may delete), and so handle Ctrl-C itself?
+pub fn changes_cluster(args: &OrphansArgs) -> bool {
     matches!(&args.action, Some(OrphansAction::Prune(p)) if !p.dry_run)
 }
 
-pub async fn run(global: &GlobalArgs, args: &OrphansArgs) -> Result<Exit> {
+pub async fn run(global: &GlobalArgs, args: &OrphansArgs) -> Result<()> {
     if let Some(OrphansAction::Prune(p)) = &args.action {
         return prune(global, &merge(&args.scope, &p.scope), p).await;
     }
@@ -832,24 +832,27 @@ pub async fn run(global: &GlobalArgs, args: &OrphansArgs) -> Result<Exit> {
     let r = report(&audits, now);
     print_warnings(&audits, fleet);
     if render::is_structured(global.output) {
-        print!("{}", render::structured(&r, global.output)?);
+        crate::out!("{}", render::structured(&r, global.output)?);
     } else {
-        print!("{}", render_report(&r, fleet, global, Style::from_args(global), now));
+        crate::out!("{}", render_report(&r, fleet, global, Style::from_args(global), now));
     }
     for a in audits.iter().filter(|a| a.error.is_some()) {
-        eprintln!(
+        crate::errln!(
             "error: context \"{}\" was not audited: {}",
             a.context,
             a.error.as_ref().map(|e| e.message.as_str()).unwrap_or_default()
         );
     }
     if audits.iter().any(|a| a.error.is_some()) {
-        return Ok(Exit::Api);
+        return Err(CliError::reported(ErrorKind::Server));
     }
     if args.fail_on_orphans && r.totals.orphans > 0 {
-        return Ok(Exit::Failed);
+        return Err(CliError::failed(format!(
+            "{} orphaned claim(s) found (--fail-on-orphans)",
+            r.totals.orphans
+        )));
     }
-    Ok(Exit::Ok)
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------
@@ -941,17 +944,17 @@ fn plan_table(plan: &[(usize, &Finding)], audits: &[Audit], fleet: bool, any_ns:
     render::table(&headers, rows, false)
 }
 
-async fn prune(global: &GlobalArgs, scope: &OrphansScope, args: &PruneArgs) -> Result<Exit> {
+async fn prune(global: &GlobalArgs, scope: &OrphansScope, args: &PruneArgs) -> Result<()> {
     let now = jiff::Timestamp::now();
     let structured = render::is_structured(global.output);
     // Until the first delete, an interrupt changes nothing.
     let (audits, fleet) = tokio::select! {
         r = audits(global, scope) => r?,
-        _ = tokio::signal::ctrl_c() => return Err(CliError::new(Exit::Interrupted, "interrupted: nothing was deleted")),
+        () = crate::interrupt::ctrl_c() => return Err(CliError::interrupted("interrupted: nothing was deleted")),
     };
     print_warnings(&audits, fleet);
     for a in audits.iter().filter(|a| a.error.is_some()) {
-        eprintln!(
+        crate::errln!(
             "error: context \"{}\" skipped: {}",
             a.context,
             a.error.as_ref().map(|e| e.message.as_str()).unwrap_or_default()
@@ -977,9 +980,9 @@ async fn prune(global: &GlobalArgs, scope: &OrphansScope, args: &PruneArgs) -> R
     // With -o json|yaml, stdout carries only the report; the narrative goes to stderr.
     let say = |s: String| {
         if structured {
-            eprint!("{s}");
+            crate::err!("{s}");
         } else {
-            print!("{s}");
+            crate::out!("{s}");
         }
     };
 
@@ -1027,7 +1030,7 @@ async fn prune(global: &GlobalArgs, scope: &OrphansScope, args: &PruneArgs) -> R
                 planned_capacity: format_bytes(planned_bytes),
                 results,
             };
-            print!("{}", render::structured(&r, global.output)?);
+            crate::out!("{}", render::structured(&r, global.output)?);
         }
         Ok(())
     };
@@ -1037,7 +1040,11 @@ async fn prune(global: &GlobalArgs, scope: &OrphansScope, args: &PruneArgs) -> R
             say("Dry run: nothing was deleted.\n".into());
         }
         finish(results, args.dry_run)?;
-        return Ok(if cluster_error { Exit::Api } else { Exit::Ok });
+        return if cluster_error {
+            Err(CliError::reported(ErrorKind::Server))
+        } else {
+            Ok(())
+        };
     }
 
     let contexts: Vec<&str> = {
@@ -1058,14 +1065,15 @@ async fn prune(global: &GlobalArgs, scope: &OrphansScope, args: &PruneArgs) -> R
     if !crate::confirm::confirm(&action, args.yes)? {
         say("Not confirmed: nothing was deleted.\n".into());
         finish(results, false)?;
-        return Ok(Exit::Ok);
+        return Ok(());
     }
 
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let flag = interrupted.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            {
+                crate::interrupt::ctrl_c().await;
                 flag.store(true, Ordering::SeqCst);
             }
         });
@@ -1148,20 +1156,20 @@ async fn prune(global: &GlobalArgs, scope: &OrphansScope, args: &PruneArgs) -> R
             .filter(|r| r.result == "deleted")
             .map(|r| format!("{}/{}", r.namespace, r.name))
             .collect();
-        eprintln!(
+        crate::errln!(
             "error: prune incomplete: deleted [{}]; still present [{}]",
             gone.join(", "),
             remain.join(", ")
         );
     }
     finish(results, false)?;
-    Ok(if left > 0 {
-        Exit::Interrupted
+    if left > 0 {
+        Err(CliError::reported(ErrorKind::Interrupted))
     } else if failed > 0 || cluster_error {
-        Exit::Api
+        Err(CliError::reported(ErrorKind::Server))
     } else {
-        Exit::Ok
-    })
+        Ok(())
+    }
 }
 
 enum Outcome {

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::cli::{GlobalArgs, HistoryArgs, RestartArgs, RolloutAction, RolloutArgs, TraceArgs};
 use crate::confirm::confirm;
-use crate::error::{CliError, Exit, Result, Target};
+use crate::error::{CliError, ErrorKind, Result, Target};
 use crate::gather::{self, api, list_all, selector_string};
 use crate::kubeconfig::Kube;
 use crate::model::duration::human_duration;
@@ -36,7 +36,7 @@ use crate::watch::{self, Observed, Scope, Snapshot, Source};
 pub const API_VERSION: &str = "kubectl-sts/v1";
 
 /// `kubectl sts rollout [history] STS`.
-pub async fn run(global: &GlobalArgs, args: &RolloutArgs) -> Result<Exit> {
+pub async fn run(global: &GlobalArgs, args: &RolloutArgs) -> Result<()> {
     if let Some(RolloutAction::History(h)) = &args.action {
         return history(global, h).await;
     }
@@ -87,7 +87,7 @@ pub struct Meta {
     pub context: String,
 }
 
-async fn history(global: &GlobalArgs, args: &HistoryArgs) -> Result<Exit> {
+async fn history(global: &GlobalArgs, args: &HistoryArgs) -> Result<()> {
     let kube = Kube::connect(global).await?;
     let ns = kube.namespace.clone();
     let sts = gather::statefulset(&kube, &ns, &args.name).await?;
@@ -107,14 +107,14 @@ async fn history(global: &GlobalArgs, args: &HistoryArgs) -> Result<Exit> {
         revisions: rows,
     };
     if render::is_structured(global.output) {
-        print!("{}", render::structured(&report, global.output)?);
+        crate::out!("{}", render::structured(&report, global.output)?);
     } else {
-        print!(
+        crate::out!(
             "{}",
             render_history(&report, Timestamp::now(), global.no_headers, Style::from_args(global))
         );
     }
-    Ok(Exit::Ok)
+    Ok(())
 }
 
 pub fn render_history(r: &HistoryReport, now: Timestamp, no_headers: bool, style: Style) -> String {
@@ -172,7 +172,7 @@ pub struct RestartInfo {
 }
 
 /// `kubectl sts restart STS`: confirm, patch the template's restartedAt annotation, trace.
-pub async fn restart(global: &GlobalArgs, args: &RestartArgs) -> Result<Exit> {
+pub async fn restart(global: &GlobalArgs, args: &RestartArgs) -> Result<()> {
     let kube = Kube::connect(global).await?;
     let ns = kube.namespace.clone();
     let sts = gather::statefulset(&kube, &ns, &args.name).await?;
@@ -212,16 +212,17 @@ pub async fn restart(global: &GlobalArgs, args: &RestartArgs) -> Result<Exit> {
             let out = serde_json::json!({"apiVersion": API_VERSION, "kind": "Restart",
                 "metadata": {"name": args.name, "namespace": ns, "context": kube.endpoint.context},
                 "restart": info});
-            print!("{}", render::structured(&out, global.output)?);
+            crate::out!("{}", render::structured(&out, global.output)?);
         } else {
-            println!("dry run: would {action}");
-            println!(
+            crate::outln!("dry run: would {action}");
+            crate::outln!(
                 "dry run: PATCH statefulsets/{} (strategic merge, fieldManager kubectl-rollout): {}",
-                args.name, patch
+                args.name,
+                patch
             );
-            println!("dry run: nothing was changed");
+            crate::outln!("dry run: nothing was changed");
         }
-        return Ok(Exit::Ok);
+        return Ok(());
     }
     if !confirm(&action, args.yes)? {
         return Err(CliError::usage(format!(
@@ -315,7 +316,7 @@ async fn follow_and_report(
     sts: &StatefulSet,
     revs: std::result::Result<Vec<ControllerRevision>, CliError>,
     restart: Option<RestartInfo>,
-) -> Result<Exit> {
+) -> Result<()> {
     let ns = sts.metadata.namespace.clone().unwrap_or_else(|| kube.namespace.clone());
     let name = sts.metadata.name.clone().unwrap_or_default();
     let style = Style::from_args(global);
@@ -358,9 +359,9 @@ async fn follow_and_report(
     let finished = Timestamp::now();
     let report = build_report(kube, &trace, outcome, restart, started, finished);
     if structured {
-        print!("{}", render::structured(&report, global.output)?);
+        crate::out!("{}", render::structured(&report, global.output)?);
     } else {
-        print!("{}", render_report(&report, &trace, global.no_headers, style));
+        crate::out!("{}", render_report(&report, &trace, global.no_headers, style));
     }
     let left = format!(
         "the cluster is left as the controller has it: {} of {} ordinals at or above the partition updated",
@@ -372,8 +373,8 @@ async fn follow_and_report(
         (trace.spec.end() - trace.spec.first_updated()).max(0)
     );
     match outcome {
-        Outcome::Done | Outcome::Progressing => Ok(Exit::Ok),
-        Outcome::WaitingForManualDelete if targs.no_wait => Ok(Exit::Ok),
+        Outcome::Done | Outcome::Progressing => Ok(()),
+        Outcome::WaitingForManualDelete if targs.no_wait => Ok(()),
         Outcome::Stuck | Outcome::WaitingForManualDelete => Err(CliError::failed(format!(
             "rollout of statefulset \"{name}\" is {}: {}; {left}",
             if outcome == Outcome::Stuck {
@@ -391,13 +392,10 @@ async fn follow_and_report(
         Outcome::Deleted => Err(CliError::failed(format!(
             "statefulset \"{name}\" was deleted while following its rollout"
         ))),
-        Outcome::Interrupted => Err(CliError::new(
-            Exit::Interrupted,
-            format!(
-                "interrupted: stopped following; the rollout goes on in the cluster (waiting for {})",
-                trace.waiting_for()
-            ),
-        )),
+        Outcome::Interrupted => Err(CliError::interrupted(format!(
+            "interrupted: stopped following; the rollout goes on in the cluster (waiting for {})",
+            trace.waiting_for()
+        ))),
     }
 }
 
@@ -489,10 +487,18 @@ async fn follow(
         let next = tokio::select! {
             n = stream.next() => n,
             _ = tokio::time::sleep_until(deadline) => return Ok(Outcome::TimedOut),
-            _ = tokio::signal::ctrl_c() => return Ok(Outcome::Interrupted),
+            stop = crate::interrupt::stop_watching() => {
+                if stop == crate::interrupt::Stop::OutputClosed {
+                    return Err(CliError::reported(ErrorKind::OutputClosed));
+                }
+                return Ok(Outcome::Interrupted);
+            }
         };
         let Some(t) = next else {
-            return Err(CliError::api("the watches ended before listing"));
+            return Err(CliError::new(
+                ErrorKind::Unreachable,
+                "the watches ended before listing",
+            ));
         };
         if let Observed::Error {
             source, code, message, ..
@@ -535,10 +541,10 @@ async fn follow(
         tokio::select! {
             next = stream.next() => {
                 let Some(t) = next else {
-                    return Err(CliError::api("the watches ended unexpectedly"));
+                    return Err(CliError::new(ErrorKind::Unreachable, "the watches ended unexpectedly"));
                 };
                 if verbose >= 2 {
-                    eprintln!("{} watch {}", live::time(t.at), t.source().as_str());
+                    crate::errln!("{} watch {}", live::time(t.at), t.source().as_str());
                 }
                 let before = snap.lists(t.source());
                 snap.apply(&t);
@@ -569,7 +575,12 @@ async fn follow(
                 view.show(&evs, trace);
                 return Ok(if trace.done() { Outcome::Done } else { Outcome::TimedOut });
             }
-            _ = tokio::signal::ctrl_c() => return Ok(Outcome::Interrupted),
+            stop = crate::interrupt::stop_watching() => {
+                if stop == crate::interrupt::Stop::OutputClosed {
+                    return Err(CliError::reported(ErrorKind::OutputClosed));
+                }
+                return Ok(Outcome::Interrupted);
+            }
         }
     }
 }
@@ -779,9 +790,9 @@ impl View {
             };
         }
         View::Lines(if structured {
-            Box::new(std::io::stderr())
+            Box::new(crate::output::Stderr)
         } else {
-            Box::new(std::io::stdout())
+            Box::new(crate::output::Stdout)
         })
     }
 

@@ -31,7 +31,7 @@ use serde::Serialize;
 
 use crate::cli::{DryRun, GlobalArgs, ScaleArgs};
 use crate::confirm::confirm;
-use crate::error::{CliError, Exit, Result, Target};
+use crate::error::{CliError, ErrorKind, Result, Target};
 use crate::gather::{self, api, list_all, selector_string};
 use crate::kubeconfig::Kube;
 use crate::model::progress::{self, OrdinalSummary, Plan, Progress, PvcSummary, Role, Violation};
@@ -141,7 +141,7 @@ impl Outcome {
     }
 }
 
-pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<Exit> {
+pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<()> {
     if args.timeout.is_zero() && !args.no_wait && args.dry_run.is_none() {
         // Zero would time out before the StatefulSet is even read.
         return Err(CliError::usage(
@@ -223,9 +223,9 @@ pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<Exit> {
     };
     let mut live = if !on_tty {
         Live::lines(if live_to_stderr {
-            Box::new(std::io::stderr())
+            Box::new(crate::output::Stderr)
         } else {
-            Box::new(std::io::stdout())
+            Box::new(crate::output::Stdout)
         })
     } else if wait {
         let title = format!("{}/{} {} -> {}", ns, facts.name, facts.replicas, to);
@@ -233,9 +233,9 @@ pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<Exit> {
         Live::bars(live_to_stderr, changing, &title, style)
     } else {
         Live::lines(if live_to_stderr {
-            Box::new(std::io::stderr())
+            Box::new(crate::output::Stderr)
         } else {
-            Box::new(std::io::stdout())
+            Box::new(crate::output::Stdout)
         })
     };
     plan_notes(&mut live, &plan, &facts, Timestamp::now());
@@ -317,9 +317,9 @@ pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<Exit> {
 
     let report = build_report(&facts, &plan, &progress, &snap, &outcome, dry, started, wait);
     if structured {
-        print!("{}", render::structured(&report, global.output)?);
+        crate::out!("{}", render::structured(&report, global.output)?);
     } else {
-        print!("{}", render_summary(&report, global.no_headers, style));
+        crate::out!("{}", render_summary(&report, global.no_headers, style));
     }
     let state = format!(
         "spec.replicas of statefulset \"{}\" is {} and the StatefulSet controller keeps working on it: \
@@ -327,17 +327,16 @@ pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<Exit> {
         facts.name, to, facts.name, facts.name, facts.replicas
     );
     match outcome {
-        Outcome::Settled | Outcome::Scaled | Outcome::DryRun => Ok(Exit::Ok),
+        Outcome::Settled | Outcome::Scaled | Outcome::DryRun => Ok(()),
         Outcome::Failed(m) => Err(CliError::failed(format!("{m}; {state}"))),
         Outcome::Changed(m) => Err(CliError::failed(m)),
         Outcome::TimedOut(m) => Err(CliError::timeout(format!(
             "timed out after {} waiting for {m}; {state}",
             crate::model::duration::human_duration(args.timeout)
         ))),
-        Outcome::Interrupted(m) => Err(CliError::new(
-            Exit::Interrupted,
-            format!("interrupted while waiting for {m}; {state}"),
-        )),
+        Outcome::Interrupted(m) => Err(CliError::interrupted(format!(
+            "interrupted while waiting for {m}; {state}"
+        ))),
     }
 }
 
@@ -367,12 +366,18 @@ async fn initial_sync(
                     crate::model::duration::human_duration(args.timeout), args.name
                 )));
             }
-            _ = tokio::signal::ctrl_c() => {
-                return Err(CliError::new(Exit::Interrupted, "interrupted: nothing was changed"));
+            stop = crate::interrupt::stop_watching() => {
+                if stop == crate::interrupt::Stop::OutputClosed {
+                    return Err(CliError::reported(ErrorKind::OutputClosed));
+                }
+                return Err(CliError::interrupted("interrupted: nothing was changed"));
             }
         };
         let Some(t) = next else {
-            return Err(CliError::api("the watches ended before listing: nothing was changed"));
+            return Err(CliError::new(
+                ErrorKind::Unreachable,
+                "the watches ended before listing: nothing was changed",
+            ));
         };
         if let Observed::Error {
             source, code, message, ..
@@ -384,7 +389,7 @@ async fn initial_sync(
                 let target = Target::new("watch", kind_of(*source), None, Some(&kube.namespace));
                 let status = kube::core::Status::failure(message, "").with_code(code.unwrap_or(500));
                 let e = kube.error(&kube::Error::Api(Box::new(status)), target);
-                return Err(CliError::new(e.exit, format!("{}; nothing was changed", e.message)));
+                return Err(CliError::new(e.kind, format!("{}; nothing was changed", e.message)));
             }
         }
         snap.apply(&t);
@@ -590,10 +595,10 @@ async fn follow(
         tokio::select! {
             next = stream.next() => {
                 let Some(t) = next else {
-                    return Err(CliError::api("the watches ended unexpectedly"));
+                    return Err(CliError::new(ErrorKind::Unreachable, "the watches ended unexpectedly"));
                 };
                 if verbose >= 2 {
-                    eprintln!("{} watch {} {}", live::time(t.at), t.source().as_str(), describe(&t.observed));
+                    crate::errln!("{} watch {} {}", live::time(t.at), t.source().as_str(), describe(&t.observed));
                 }
                 let before = snap.lists(t.source());
                 snap.apply(&t);
@@ -609,7 +614,7 @@ async fn follow(
                             let target = Target::new("watch", kind_of(*source), None, Some(&kube.namespace));
                             let status = kube::core::Status::failure(message, "").with_code(code.unwrap_or(403));
                             let e = kube.error(&kube::Error::Api(Box::new(status)), target);
-                            return Err(CliError::new(e.exit, format!(
+                            return Err(CliError::new(e.kind, format!(
                                 "{}; spec.replicas is now {} (the scale was requested)", e.message, args.replicas
                             )));
                         }
@@ -632,7 +637,10 @@ async fn follow(
             _ = tokio::time::sleep(wake.unwrap_or(Duration::from_secs(3600))), if wake.is_some() => {
                 at = Timestamp::now();
             }
-            _ = tokio::signal::ctrl_c() => {
+            stop = crate::interrupt::stop_watching() => {
+                if stop == crate::interrupt::Stop::OutputClosed {
+                    return Err(CliError::reported(ErrorKind::OutputClosed));
+                }
                 return Ok(Outcome::Interrupted(progress.waiting_for()));
             }
         }

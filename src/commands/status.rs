@@ -11,7 +11,7 @@ use kube::api::ListParams;
 use serde::Serialize;
 
 use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
-use crate::error::{Exit, Result, Target};
+use crate::error::{Result, Target};
 use crate::gather::{self, api, list_all, selector_string};
 use crate::kubeconfig::Kube;
 use crate::model::duration::human_duration;
@@ -326,7 +326,7 @@ pub fn summarize(sts: &StatefulSet, now: jiff::Timestamp) -> Summary {
     }
 }
 
-pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<Exit> {
+pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
     let kube = Kube::connect(global).await?;
     let style = Style::from_args(global);
     let now = jiff::Timestamp::now();
@@ -356,16 +356,16 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<Exit> {
                 kind: "StatefulSetStatusList",
                 items,
             };
-            print!("{}", render::structured(&list, global.output)?);
+            crate::out!("{}", render::structured(&list, global.output)?);
         } else if items.is_empty() {
             match ns {
-                Some(ns) => eprintln!("No StatefulSets found in namespace \"{ns}\"."),
-                None => eprintln!("No StatefulSets found."),
+                Some(ns) => crate::errln!("No StatefulSets found in namespace \"{ns}\"."),
+                None => crate::errln!("No StatefulSets found."),
             }
         } else {
-            print!("{}", render_summaries(&items, args.all_namespaces, global, style));
+            crate::out!("{}", render_summaries(&items, args.all_namespaces, global, style));
         }
-        return Ok(Exit::Ok);
+        return Ok(());
     };
     if args.all_namespaces {
         return Err(crate::error::CliError::usage(
@@ -390,11 +390,11 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<Exit> {
     let (pods_in, pvcs) = futures::try_join!(pods_fut, pvcs_fut)?;
     let report = build(&sts, &pods_in, &pvcs, now);
     if render::is_structured(global.output) {
-        print!("{}", render::structured(&report, global.output)?);
+        crate::out!("{}", render::structured(&report, global.output)?);
     } else {
-        print!("{}", render_report(&report, global, style));
+        crate::out!("{}", render_report(&report, global, style));
     }
-    Ok(Exit::Ok)
+    Ok(())
 }
 
 fn state_tone(state: &str) -> Tone {

@@ -25,7 +25,7 @@ use tokio::sync::watch as tokio_watch;
 
 use crate::access::{self, Need};
 use crate::cli::{GlobalArgs, VerifyArgs};
-use crate::error::{CliError, Exit, Result, Target};
+use crate::error::{CliError, ErrorKind, Exit, Result, Target};
 use crate::exec::{self, ExitStatus};
 use crate::gather::{self, api, list_all, selector_string};
 use crate::kubeconfig::Kube;
@@ -174,20 +174,22 @@ impl Interrupt {
         let ledger: Arc<Mutex<Vec<(String, MarkerLeft)>>> = Arc::default();
         let left = ledger.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            {
+                crate::interrupt::ctrl_c().await;
                 // Say it before waking the command, so this line comes before its outcome.
-                eprintln!("interrupted: stopping safely (nothing more will be deleted); Ctrl-C again to exit now");
+                crate::errln!("interrupted: stopping safely (nothing more will be deleted); Ctrl-C again to exit now");
                 let _ = tx.send(true);
-                if tokio::signal::ctrl_c().await.is_ok() {
+                {
+                    crate::interrupt::ctrl_c().await;
                     let left = left.lock().unwrap_or_else(|p| p.into_inner());
                     if left.is_empty() {
-                        eprintln!("error: interrupted twice: exiting at once; no marker file was on a volume");
+                        crate::errln!("error: interrupted twice: exiting at once; no marker file was on a volume");
                     } else {
                         let list: Vec<String> = left
                             .iter()
                             .map(|(pod, m)| format!("{} on PVC {} (written by {pod})", m.path_in_volume, m.pvc))
                             .collect();
-                        eprintln!(
+                        crate::errln!(
                             "error: interrupted twice: exiting without cleanup; marker files may remain: {} (remove them by hand)",
                             list.join(", ")
                         );
@@ -237,7 +239,7 @@ impl Interrupt {
 }
 
 fn interrupted(what: &str) -> CliError {
-    CliError::new(Exit::Interrupted, format!("interrupted {what}"))
+    CliError::interrupted(format!("interrupted {what}"))
 }
 
 /// A 128-bit random hex string, from the OS-seeded keys std's hash maps use.
@@ -294,7 +296,7 @@ struct Ctx<'a> {
     progress: Progress,
 }
 
-pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<Exit> {
+pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<()> {
     let intr = Interrupt::install();
     if args.timeout.is_zero() {
         // Zero would delete the pod and give up at once, leaving the markers behind.
@@ -322,7 +324,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<Exit> {
 }
 
 impl Ctx<'_> {
-    async fn run(&self) -> Result<Exit> {
+    async fn run(&self) -> Result<()> {
         let (sts, pods_in) = self
             .intr
             .guard(self.gather_sts())
@@ -390,7 +392,7 @@ impl Ctx<'_> {
             return if refused {
                 Err(refusal(&first, &self.sts))
             } else {
-                Ok(Exit::Ok)
+                Ok(())
             };
         }
         if persistence::refused(&first.findings, self.args.force) {
@@ -414,8 +416,8 @@ impl Ctx<'_> {
             )
         };
         if !self.confirm(&action).await? {
-            eprintln!("Nothing was changed.");
-            return Ok(Exit::Failed);
+            crate::errln!("Nothing was changed.");
+            return Err(CliError::reported(ErrorKind::Failed));
         }
 
         let mut plan = Some(first);
@@ -434,7 +436,7 @@ impl Ctx<'_> {
                             )));
                         }
                         Some(Err(e)) => {
-                            report.result = if e.exit == Exit::Timeout {
+                            report.result = if e.is(ErrorKind::TimedOut) {
                                 Outcome::TimedOut
                             } else {
                                 Outcome::Failed
@@ -462,10 +464,10 @@ impl Ctx<'_> {
             let (drill, err) = self.drill(p).await;
             report.pods.push(drill);
             if let Some(e) = err {
-                report.result = match e.exit {
-                    Exit::Timeout => Outcome::TimedOut,
-                    Exit::Interrupted => Outcome::Interrupted,
-                    Exit::Failed => Outcome::Refused,
+                report.result = match e.kind {
+                    ErrorKind::TimedOut => Outcome::TimedOut,
+                    ErrorKind::Interrupted => Outcome::Interrupted,
+                    ErrorKind::Failed => Outcome::Refused,
                     _ => Outcome::Failed,
                 };
                 if report
@@ -496,11 +498,11 @@ impl Ctx<'_> {
             Outcome::Persisted
         };
         self.print(&report);
-        Ok(match report.result {
-            Outcome::Persisted => Exit::Ok,
-            Outcome::Lost => Exit::Failed,
-            _ => Exit::Api,
-        })
+        match report.result {
+            Outcome::Persisted => Ok(()),
+            Outcome::Lost => Err(CliError::reported(ErrorKind::Failed)),
+            _ => Err(CliError::reported(ErrorKind::Server)),
+        }
     }
 
     /// RBAC preflight: every request the drill makes after its first change, asked
@@ -682,9 +684,7 @@ impl Ctx<'_> {
     /// Turn a failed exec outcome into an error naming the container.
     fn exec_failure(&self, pod: &str, container: &str, what: &str, out: &exec::ExecOutput) -> CliError {
         match &out.status {
-            ExitStatus::RuntimeError(m) if exec::is_missing_executable(m) => {
-                exec::missing_executable_error(pod, container, "shell (sh) or cat/rm")
-            }
+            ExitStatus::MissingExecutable => exec::missing_executable_error(pod, container, "shell (sh) or cat/rm"),
             ExitStatus::RuntimeError(m) => CliError::api(format!(
                 "cannot {what}: exec into container \"{container}\" of pod {pod} failed: {}",
                 m.lines().next().unwrap_or(m)
@@ -729,15 +729,16 @@ impl Ctx<'_> {
             state: format!("pod {} untouched", plan.pod),
         };
         for f in &plan.findings {
-            eprintln!("warning: --force: going ahead although {}", f.reason);
+            crate::errln!("warning: --force: going ahead although {}", f.reason);
         }
         let mut nonces = Vec::new();
         for (i, (m, template, claim, state)) in plan.mounts.iter().enumerate() {
             let marker = (!m.read_only).then(|| persistence::marker_path(&m.mount_path, &format!("{run_id}-{i}")));
             if m.read_only {
-                eprintln!(
+                crate::errln!(
                     "warning: {} ({claim}) is mounted read-only in container \"{}\": cannot be marked, not verified",
-                    m.mount_path, plan.container
+                    m.mount_path,
+                    plan.container
                 );
             }
             nonces.push(nonce());
@@ -833,7 +834,7 @@ impl Ctx<'_> {
                 return (drill, Some(e));
             }
         }
-        eprintln!(
+        crate::errln!(
             "marked {} volume(s) of {} (uid {}, node {})",
             drill.mounts.iter().filter(|m| m.marker_state == "written").count(),
             plan.pod,
@@ -863,7 +864,7 @@ impl Ctx<'_> {
             } else {
                 "; nothing was deleted"
             };
-            let e = CliError::new(e.exit, format!("{}{nothing}{}", e.message, remaining_note(&drill)));
+            let e = CliError::new(e.kind, format!("{}{nothing}{}", e.message, remaining_note(&drill)));
             return (drill, Some(e));
         }
         self.progress.line(&format!(
@@ -899,7 +900,7 @@ impl Ctx<'_> {
                 self.note_remaining(&mut drill);
             }
             let msg = format!("{}: {}{}", e.message, drill.state, remaining_note(&drill));
-            return (drill, Some(CliError::new(e.exit, msg)));
+            return (drill, Some(CliError::new(e.kind, msg)));
         }
         drill.recreate_seconds = tracker.reached.last().map(|(_, d)| round_ms(*d));
 
@@ -950,9 +951,11 @@ impl Ctx<'_> {
             // The verdict stands, but a file we wrote is still there: say so on stderr
             // too (with -o json stdout is only the report).
             for m in &drill.markers_remaining {
-                eprintln!(
+                crate::errln!(
                     "warning: could not remove the marker {} on PVC {} ({} in the volume): remove it by hand",
-                    m.path, m.pvc, m.path_in_volume
+                    m.path,
+                    m.pvc,
+                    m.path_in_volume
                 );
             }
         }
@@ -964,7 +967,7 @@ impl Ctx<'_> {
         Ok(match &out.status {
             ExitStatus::Code(0) => ReadBack::Found(out.stdout_str()),
             ExitStatus::Code(_) if out.stderr_line().contains("No such file") => ReadBack::Missing,
-            ExitStatus::RuntimeError(m) if exec::is_missing_executable(m) => {
+            ExitStatus::MissingExecutable => {
                 return Err(exec::missing_executable_error(pod, container, "cat"));
             }
             _ => ReadBack::Error(self.exec_failure(pod, container, "read the marker", &out).message),
@@ -1085,7 +1088,10 @@ impl Ctx<'_> {
                 Ok(Some(watcher::Event::Apply(p))) => Some(Some(p)),
                 Ok(Some(watcher::Event::Delete(_))) => Some(None),
                 Ok(None) => {
-                    return Err(CliError::api(format!("the watch on pod {} ended", tracker.pod)));
+                    return Err(CliError::new(
+                        ErrorKind::Unreachable,
+                        format!("the watch on pod {} ended", tracker.pod),
+                    ));
                 }
                 // default_backoff retries; errors are only reported, except 401/403,
                 // which retrying will not heal: stop now rather than at --timeout.
@@ -1094,7 +1100,7 @@ impl Ctx<'_> {
                         return Err(err);
                     }
                     if self.kube.verbose > 0 {
-                        eprintln!("watch error (retrying): {e}");
+                        crate::errln!("watch error (retrying): {e}");
                     }
                     None
                 }
@@ -1122,14 +1128,19 @@ impl Ctx<'_> {
                 match stream.try_next().await {
                     Ok(Some(s)) if persistence::fully_ready(&Facts::of(&s)) => return Ok(()),
                     Ok(Some(_)) => {}
-                    Ok(None) => return Err(CliError::api(format!("the watch on statefulset {} ended", self.sts))),
+                    Ok(None) => {
+                        return Err(CliError::new(
+                            ErrorKind::Unreachable,
+                            format!("the watch on statefulset {} ended", self.sts),
+                        ));
+                    }
                     Err(e) => {
                         if let Some(err) = self.fatal_watch_error(&e, "statefulset", &self.sts) {
                             return Err(err);
                         }
                         // default_backoff retries the rest (dropped connections, 5xx).
                         if self.kube.verbose > 0 {
-                            eprintln!("watch error (retrying): {e}");
+                            crate::errln!("watch error (retrying): {e}");
                         }
                     }
                 }
@@ -1168,17 +1179,17 @@ impl Ctx<'_> {
     fn print(&self, report: &VerifyReport) {
         if render::is_structured(self.global.output) {
             match render::structured(report, self.global.output) {
-                Ok(s) => print!("{s}"),
-                Err(e) => eprintln!("error: {e}"),
+                Ok(s) => crate::out!("{s}"),
+                Err(e) => crate::errln!("error: {e}"),
             }
         } else {
-            print!("{}", render_table(report, self.global.no_headers, self.style));
+            crate::out!("{}", render_table(report, self.global.no_headers, self.style));
         }
     }
 }
 
 fn interrupted_msg(msg: String) -> CliError {
-    CliError::new(Exit::Interrupted, msg)
+    CliError::interrupted(msg)
 }
 
 fn round_ms(d: Duration) -> f64 {
@@ -1379,7 +1390,7 @@ impl Progress {
     fn line(&self, msg: &str) {
         match &self.bar {
             Some(b) => b.set_message(msg.to_string()),
-            None => eprintln!("[{}] {msg}", jiff::Zoned::now().strftime("%H:%M:%S%.3f")),
+            None => crate::errln!("[{}] {msg}", jiff::Zoned::now().strftime("%H:%M:%S%.3f")),
         }
     }
 
