@@ -15,7 +15,9 @@ Exit codes:
   2    usage error or bad input (including a StatefulSet, namespace or context that does not exist)
   3    API or cluster error (unreachable, unauthorized, forbidden, server error)
   4    timed out
-  130  interrupted (Ctrl-C)";
+  130  interrupted (Ctrl-C)
+  141  stdout was closed by its reader (`| head -1`): the output is cut short; a command
+       that changes the cluster still finished (or cleaned up) first";
 
 #[derive(Debug, Parser)]
 #[command(
