@@ -191,7 +191,7 @@ pub struct VerifyArgs {
     /// The StatefulSet whose pods to drill
     pub name: String,
     /// The ordinal to drill (default: the highest in range)
-    #[arg(long, value_name = "N", conflicts_with = "all")]
+    #[arg(long, value_name = "N", conflicts_with = "all", allow_hyphen_values = true, value_parser = parse_ordinal)]
     pub ordinal: Option<i32>,
     /// Drill every ordinal, highest first, one at a time, waiting for the StatefulSet to be ready in between
     #[arg(long)]
@@ -200,7 +200,8 @@ pub struct VerifyArgs {
     #[arg(short = 'c', long, value_name = "CONTAINER")]
     pub container: Option<String>,
     /// How long to wait for each recreated pod to be Running and Ready: 30s, 5m, 1h
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_kubectl_duration)]
+    // Zero would delete the pod and give up at once, leaving the markers behind.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_positive_duration)]
     pub timeout: Duration,
     /// Don't ask for confirmation (required without a terminal)
     #[arg(short = 'y', long)]
@@ -427,6 +428,16 @@ partition; OnDelete: only pods you delete). Exit codes as for `kubectl sts rollo
 2 also when not confirmed (nothing changed).";
 
 /// `--timeout` / `--progress-deadline`: a duration above zero.
+/// An ordinal: a whole number, 0 or more (whether it is in the StatefulSet's range is
+/// known only once the StatefulSet is read).
+fn parse_ordinal(s: &str) -> Result<i32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if n < 0 => Err(format!("{n} is negative: ordinals are 0 or more, e.g. --ordinal 0")),
+        Ok(n) => i32::try_from(n).map_err(|_| format!("{n} is too large: ordinals fit in 32 bits")),
+        Err(_) => Err(format!("\"{s}\" is not a whole number: use e.g. --ordinal 0")),
+    }
+}
+
 fn parse_positive_duration(s: &str) -> Result<Duration, String> {
     let d = parse_kubectl_duration(s)?;
     if d.is_zero() {

@@ -151,6 +151,15 @@ async fn malformed_numbers_and_durations() {
         ),
         (&["verify-persistence", "web", "--ordinal", "abc"], &["--ordinal"]),
         (
+            &["verify-persistence", "web", "--ordinal", "-1"],
+            &["--ordinal", "0 or more"],
+        ),
+        // A zero --timeout would delete a pod and give up at once.
+        (
+            &["verify-persistence", "web", "--yes", "--timeout", "0"],
+            &["--timeout", "above zero"],
+        ),
+        (
             &["verify-persistence", "web", "--ordinal", "1", "--all"],
             &["--ordinal"],
         ),
@@ -165,15 +174,10 @@ async fn malformed_numbers_and_durations() {
         let o = kubectl_sts(&sim, args).await;
         assert_usage(&o, needles);
     }
-    // A zero --timeout would delete a pod and give up at once (verify) or time out
-    // before looking (scale): both refuse it before touching anything.
-    for args in [
-        &["verify-persistence", "web", "--yes", "--timeout", "0"][..],
-        &["scale", "web", "--replicas", "3", "--timeout", "0s"][..],
-    ] {
-        let o = kubectl_sts(&sim, args).await;
-        assert_error(&o, 2, &["--timeout", "above zero"]);
-    }
+    // A zero --timeout would time out before looking (scale without --no-wait): refused
+    // before touching anything.
+    let o = kubectl_sts(&sim, &["scale", "web", "--replicas", "3", "--timeout", "0s"]).await;
+    assert_error(&o, 2, &["--timeout", "above zero"]);
     assert_eq!(writes(&sim), Vec::<String>::new());
     assert!(sim.requests().for_resource("pods/exec").is_empty());
     assert_eq!(state(&sim).await, before);

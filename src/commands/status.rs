@@ -327,6 +327,11 @@ pub fn summarize(sts: &StatefulSet, now: jiff::Timestamp) -> Summary {
 }
 
 pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
+    if args.name.is_some() && args.all_namespaces {
+        return Err(crate::error::CliError::usage(
+            "a StatefulSet name cannot be combined with -A: use -n NAMESPACE to pick its namespace",
+        ));
+    }
     let kube = Kube::connect(global).await?;
     let style = Style::from_args(global);
     let now = jiff::Timestamp::now();
@@ -367,11 +372,6 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
         }
         return Ok(());
     };
-    if args.all_namespaces {
-        return Err(crate::error::CliError::usage(
-            "a StatefulSet name cannot be combined with -A: use -n NAMESPACE to pick its namespace",
-        ));
-    }
     let ns = kube.namespace.clone();
     let sts = gather::statefulset(&kube, &ns, name).await?;
     let selector = selector_string(&sts.spec.selector);

@@ -298,18 +298,7 @@ struct Ctx<'a> {
 
 pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<()> {
     let intr = Interrupt::install();
-    if args.timeout.is_zero() {
-        // Zero would delete the pod and give up at once, leaving the markers behind.
-        return Err(CliError::usage(
-            "--timeout 0: give a duration above zero for the wait after deleting the pod, e.g. 30s, 5m",
-        ));
-    }
     let kube = Kube::connect(global).await?;
-    if let Some(o) = args.ordinal
-        && o < 0
-    {
-        return Err(CliError::usage(format!("--ordinal {o}: ordinals are 0 or more")));
-    }
     let ctx = Ctx {
         kube: &kube,
         ns: kube.namespace.clone(),
