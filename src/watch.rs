@@ -27,6 +27,8 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, watcher};
 
 use crate::model::ordinals::{claim_ordinal, pod_ordinal};
+
+pub mod connection;
 use crate::model::progress::World;
 
 /// What to track.
@@ -114,6 +116,8 @@ pub enum Observed {
         message: String,
         ended: bool,
     },
+    /// The connection to the API server was lost or is back (see [`connection`]).
+    Connection(connection::Note),
 }
 
 /// A change and when it arrived.
@@ -131,6 +135,8 @@ impl Tracked {
             Observed::Pvc(_) => Source::Pvcs,
             Observed::Event(_) => Source::Events,
             Observed::Error { source, .. } => *source,
+            // Not about one watch; reported under the StatefulSet's.
+            Observed::Connection(_) => Source::StatefulSet,
         }
     }
 }
@@ -151,6 +157,7 @@ pub fn error_code(e: &watcher::Error) -> Option<u16> {
 
 /// Start the watches; the stream never ends on its own (drop it to stop).
 pub fn track(client: kube::Client, scope: &Scope) -> BoxStream<'static, Tracked> {
+    let client_for_probe = client.clone();
     let ns = scope.namespace.as_str();
     let sts = watcher(
         Api::<StatefulSet>::namespaced(client.clone(), ns),
@@ -201,7 +208,7 @@ pub fn track(client: kube::Client, scope: &Scope) -> BoxStream<'static, Tracked>
             true,
         ));
     }
-    stream::select_all(streams).boxed()
+    connection::with_notes(client_for_probe, stream::select_all(streams).boxed())
 }
 
 struct TypedState<S, K, F> {
@@ -318,6 +325,8 @@ pub struct Snapshot {
     listed: BTreeMap<Source, usize>,
     /// Errors seen per watch (retried).
     pub errors: BTreeMap<Source, usize>,
+    /// Connection outages seen and how long they lasted.
+    pub connection: connection::Connectivity,
     events_enabled: bool,
 }
 
@@ -380,6 +389,7 @@ impl Snapshot {
                     self.events_enabled = false;
                 }
             }
+            Observed::Connection(n) => self.connection.record(n),
         }
     }
 

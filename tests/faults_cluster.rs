@@ -421,6 +421,25 @@ async fn api_server_down_mid_scale_recovers() {
     let rep = json(&o);
     assert_eq!(rep["result"], "Settled");
     assert!(rep["watch"]["errors"].as_u64().unwrap() >= 1, "{}", rep["watch"]);
+    // The outage was said when it began and when it ended, once each, and recorded.
+    let err = stderr(&o);
+    let lost: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("connection/apiserver lost"))
+        .collect();
+    let back: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("connection/apiserver reconnected"))
+        .collect();
+    assert_eq!(lost.len(), 1, "{err}");
+    assert!(lost[0].contains("lost the connection to the API server at "), "{err}");
+    assert!(lost[0].contains("; retrying"), "{err}");
+    assert_eq!(back.len(), 1, "{err}");
+    assert!(back[0].contains("reconnected after "), "{err}");
+    assert_eq!(rep["watch"]["outages"], 1, "{}", rep["watch"]);
+    // The outage lasted 1.5 s; the reconnection is seen within the probe's backoff.
+    let down = rep["watch"]["downSeconds"].as_f64().unwrap();
+    assert!((1.0..10.0).contains(&down), "{}", rep["watch"]);
     let st = state(&sim).await;
     assert_eq!(st.replicas["default/web"], Some(4));
     assert_eq!(st.pods.len(), 4);

@@ -560,6 +560,9 @@ async fn follow(
                             return Err(watch_error(kube, *source, *code, message));
                         }
                     }
+                    Observed::Connection(n) => {
+                        view.note(t.at, "connection/apiserver", n.event(), &[("message", n.line())]);
+                    }
                     _ if snap.lists(t.source()) > before => {
                         view.note(t.at, &format!("watch/{}", t.source().as_str()), "relisted", &[]);
                     }

@@ -105,6 +105,10 @@ pub struct WatchStats {
     pub relists: usize,
     /// False when Events could not be watched (403): stuck causes from Events are missing.
     pub events: bool,
+    /// Times the connection to the API server was lost and came back.
+    pub outages: u32,
+    /// How long those outages lasted in all, in seconds.
+    pub down_seconds: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -619,6 +623,9 @@ async fn follow(
                             )));
                         }
                     }
+                    Observed::Connection(n) => {
+                        live.note(t.at, "connection", "apiserver", n.event(), &[("message", n.line())]);
+                    }
                     _ if snap.lists(t.source()) > before => {
                         live.note(t.at, "watch", t.source().as_str(), "relisted", &[]);
                     }
@@ -661,6 +668,7 @@ fn describe(o: &Observed) -> String {
         Observed::Pvc(ch) => c(ch),
         Observed::Event(ch) => c(ch),
         Observed::Error { code, message, .. } => format!("error {code:?}: {message}"),
+        Observed::Connection(n) => n.line(),
     }
 }
 
@@ -722,6 +730,8 @@ fn build_report(
             errors: snap.errors.values().sum(),
             relists,
             events: snap.events_enabled(),
+            outages: snap.connection.outages,
+            down_seconds: (snap.connection.down_for.as_secs_f64() * 1000.0).round() / 1000.0,
         },
     }
 }
