@@ -10,3 +10,4 @@ pub mod progress;
 pub mod quantity;
 pub mod revisions;
 pub mod statefulset;
+pub mod undo;
