@@ -33,7 +33,7 @@ impl Ctx<'_> {
         for i in 0..drill.mounts.len() {
             let m = &drill.mounts[i];
             let Some(path) = m.marker.clone() else { continue };
-            if matches!(m.marker_state, "pending" | "notWritten" | "missing") {
+            if !m.marker_state.may_be_on_volume() {
                 continue;
             }
             self.live
@@ -53,7 +53,7 @@ impl Ctx<'_> {
     pub(super) fn note_remaining(&self, drill: &mut PodDrill) {
         for m in &drill.mounts {
             if let Some(path) = &m.marker
-                && !matches!(m.marker_state, "pending" | "notWritten" | "missing")
+                && m.marker_state.may_be_on_volume()
             {
                 drill.markers_remaining.push(marker_left(m, path));
             }

@@ -11,7 +11,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 
 use super::Ctx;
 use super::cleanup::remaining_note;
-use super::drill::round_ms;
+use super::drill::{Untouched, round_ms};
 use super::interrupted;
 use super::plan::DrillPlan;
 use super::report::{PhaseTiming, PodDrill};
@@ -34,10 +34,11 @@ impl Ctx<'_> {
             )));
         }
         let started = Instant::now();
-        if let Err(e) = self.delete(&plan.pod, &plan.old_uid).await {
+        if let Err(failure) = self.delete(&plan.pod, &plan.old_uid).await {
             self.cleanup(&plan.pod, &plan.container, drill).await;
             drill.state = format!("pod {} not deleted (uid {})", plan.pod, plan.old_uid);
-            let nothing = if e.message.contains("nothing was deleted") {
+            let e = failure.error;
+            let nothing = if failure.says_nothing_deleted {
                 ""
             } else {
                 "; nothing was deleted"
@@ -93,7 +94,8 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    pub(super) async fn delete(&self, pod: &str, uid: &str) -> Result<()> {
+    /// The DELETE (or eviction) with the marked pod's UID as precondition.
+    async fn delete(&self, pod: &str, uid: &str) -> Result<(), Untouched> {
         let api: Api<Pod> = Api::namespaced(self.kube.client.clone(), &self.ns);
         let dp = DeleteParams {
             preconditions: Some(Preconditions {
@@ -113,15 +115,17 @@ impl Ctx<'_> {
         };
         match res {
             Ok(()) => Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 429 && self.args.evict => Err(CliError::failed(format!(
-                "eviction of pod {pod} refused by a PodDisruptionBudget (429): {}; nothing was deleted \
+            Err(kube::Error::Api(s)) if s.code == 429 && self.args.evict => {
+                Err(Untouched::said(CliError::failed(format!(
+                    "eviction of pod {pod} refused by a PodDisruptionBudget (429): {}; nothing was deleted \
                  (wait until the budget allows a disruption, or drop --evict to delete directly)",
-                s.message.trim_end_matches('.')
-            ))),
-            Err(kube::Error::Api(s)) if s.code == 409 => Err(CliError::failed(format!(
+                    s.message.trim_end_matches('.')
+                ))))
+            }
+            Err(kube::Error::Api(s)) if s.code == 409 => Err(Untouched::said(CliError::failed(format!(
                 "pod {pod} is no longer the pod that was marked (uid {uid}): it was replaced meanwhile; nothing was deleted"
-            ))),
-            Err(e) => Err(self.kube.error(
+            )))),
+            Err(e) => Err(Untouched::plain(self.kube.error(
                 &e,
                 Target::new(
                     if self.args.evict { "evict" } else { "delete" },
@@ -129,7 +133,7 @@ impl Ctx<'_> {
                     Some(pod),
                     Some(&self.ns),
                 ),
-            )),
+            ))),
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::Ctx;
 use super::mark::nonce;
 use super::plan::DrillPlan;
-use super::report::{MountResult, PodDrill};
+use super::report::{MarkerState, MountResult, PodDrill};
 use crate::error::CliError;
 use crate::model::persistence;
 
@@ -88,7 +88,11 @@ fn start(plan: &DrillPlan) -> (PodDrill, Vec<String>) {
             pv: state.volume.clone(),
             pv_after: None,
             marker,
-            marker_state: if m.read_only { "notWritten" } else { "pending" },
+            marker_state: if m.read_only {
+                MarkerState::NotWritten
+            } else {
+                MarkerState::Pending
+            },
             verdict: None,
             reason: if m.read_only {
                 "read-only mount: not verified".into()
@@ -98,6 +102,31 @@ fn start(plan: &DrillPlan) -> (PodDrill, Vec<String>) {
         });
     }
     (drill, nonces)
+}
+
+/// A step's failure before the pod was deleted, and whether its message already says
+/// that nothing was deleted (so the drill says it once, and only where it is missing).
+pub(super) struct Untouched {
+    pub(super) error: CliError,
+    pub(super) says_nothing_deleted: bool,
+}
+
+impl Untouched {
+    /// A failure whose message does not say that nothing was deleted.
+    pub(super) fn plain(error: CliError) -> Untouched {
+        Untouched {
+            error,
+            says_nothing_deleted: false,
+        }
+    }
+
+    /// A failure whose message already says that nothing was deleted.
+    pub(super) fn said(error: CliError) -> Untouched {
+        Untouched {
+            error,
+            says_nothing_deleted: true,
+        }
+    }
 }
 
 pub(super) fn round_ms(d: Duration) -> f64 {

@@ -6,9 +6,10 @@ use std::hash::{BuildHasher, Hasher};
 
 use super::Ctx;
 use super::cleanup::{marker_left, remaining_note};
+use super::drill::Untouched;
 use super::interrupted;
 use super::plan::DrillPlan;
-use super::report::PodDrill;
+use super::report::{MarkerState, PodDrill};
 use crate::error::{CliError, Result};
 use crate::exec::{self, ExitStatus};
 use crate::model::persistence::ReadBack;
@@ -60,48 +61,49 @@ impl Ctx<'_> {
                 None => {
                     // The exec may have reached the container before Ctrl-C: remove
                     // whatever it wrote (rm -f is harmless if it wrote nothing).
-                    drill.mounts[i].marker_state = "unknown";
-                    Err(interrupted(&format!(
+                    drill.mounts[i].marker_state = MarkerState::Unknown;
+                    Err(Untouched::said(interrupted(&format!(
                         "while marking pod {}: nothing was deleted",
                         plan.pod
-                    )))
+                    ))))
                 }
-                Some(Err(e)) => Err(e),
+                Some(Err(e)) => Err(Untouched::plain(e)),
                 Some(Ok(out)) if out.success() => Ok(()),
                 Some(Ok(out)) => {
                     if !matches!(out.status, ExitStatus::RuntimeError(_)) {
                         // The shell ran and failed part way, or ran and its answer was
                         // lost (no status): a whole or partial marker may exist.
-                        drill.mounts[i].marker_state = "unknown";
+                        drill.mounts[i].marker_state = MarkerState::Unknown;
                     }
-                    Err(self.exec_failure(
+                    Err(Untouched::plain(self.exec_failure(
                         &plan.pod,
                         &plan.container,
                         &format!("write the marker {path} ({})", drill.mounts[i].pvc),
                         &out,
-                    ))
+                    )))
                 }
             };
             if res.is_ok() {
-                drill.mounts[i].marker_state = "written";
-            } else if drill.mounts[i].marker_state != "unknown" {
+                drill.mounts[i].marker_state = MarkerState::Written;
+            } else if drill.mounts[i].marker_state != MarkerState::Unknown {
                 self.intr.removed(&plan.pod, &path);
             }
             let res = match res {
                 Ok(()) => match self.read_marker(&plan.pod, &plan.container, &path).await {
                     Ok(ReadBack::Found(c)) if c == *nonce => Ok(()),
-                    Ok(ReadBack::Error(e)) => Err(CliError::api(e)),
-                    Ok(other) => Err(CliError::failed(format!(
+                    Ok(ReadBack::Error(e)) => Err(Untouched::plain(CliError::api(e))),
+                    Ok(other) => Err(Untouched::said(CliError::failed(format!(
                         "the marker {path} written to pod {} did not read back ({other:?}): the volume is not behaving; nothing was deleted",
                         plan.pod
-                    ))),
-                    Err(e) => Err(e),
+                    )))),
+                    Err(e) => Err(Untouched::plain(e)),
                 },
                 Err(e) => Err(e),
             };
-            if let Err(mut e) = res {
+            if let Err(failure) = res {
                 self.cleanup(&plan.pod, &plan.container, drill).await;
-                if !e.message.contains("nothing was deleted") {
+                let mut e = failure.error;
+                if !failure.says_nothing_deleted {
                     e.message = format!("{}; nothing was deleted{}", e.message, remaining_note(drill));
                 }
                 drill.state = format!("pod {} untouched (uid {})", plan.pod, plan.old_uid);
@@ -110,7 +112,11 @@ impl Ctx<'_> {
         }
         crate::errln!(
             "marked {} volume(s) of {} (uid {}, node {})",
-            drill.mounts.iter().filter(|m| m.marker_state == "written").count(),
+            drill
+                .mounts
+                .iter()
+                .filter(|m| m.marker_state == MarkerState::Written)
+                .count(),
             plan.pod,
             plan.old_uid,
             plan.node.as_deref().unwrap_or("<none>")

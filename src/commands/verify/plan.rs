@@ -6,7 +6,7 @@ use kube::api::{Api, ListParams};
 
 use super::Ctx;
 use super::interrupted;
-use super::report::{MountResult, PodDrill, SkippedMount};
+use super::report::{MarkerState, MountResult, PodDrill, SkippedMount};
 use crate::access::{self, Need};
 use crate::error::{CliError, Result, Target};
 use crate::gather::{self, api, list_all, selector_string};
@@ -266,7 +266,11 @@ pub(super) fn planned(plan: &DrillPlan, force: bool) -> PodDrill {
                 pv: state.volume.clone(),
                 pv_after: None,
                 marker: (!m.read_only).then(|| persistence::marker_path(&m.mount_path, &format!("<nonce>-{i}"))),
-                marker_state: if m.read_only { "notWritten" } else { "planned" },
+                marker_state: if m.read_only {
+                    MarkerState::NotWritten
+                } else {
+                    MarkerState::Planned
+                },
                 verdict: None,
                 reason: if m.read_only {
                     "read-only mount: would not be verified".into()

@@ -4,7 +4,7 @@ use super::Ctx;
 use super::cleanup::remaining_note;
 use super::interrupted_msg;
 use super::plan::DrillPlan;
-use super::report::PodDrill;
+use super::report::{MarkerState, PodDrill};
 use crate::error::Result;
 use crate::model::persistence::{self, ClaimState, ReadBack};
 
@@ -37,10 +37,10 @@ impl Ctx<'_> {
             let m = &mut drill.mounts[i];
             m.pv_after = after.volume.clone();
             m.marker_state = match &read {
-                ReadBack::Found(c) if c == nonce => "identical",
-                ReadBack::Found(_) => "differs",
-                ReadBack::Missing => "missing",
-                ReadBack::Error(_) => "unreadable",
+                ReadBack::Found(c) if c == nonce => MarkerState::Identical,
+                ReadBack::Found(_) => MarkerState::Differs,
+                ReadBack::Missing => MarkerState::Missing,
+                ReadBack::Error(_) => MarkerState::Unreadable,
             };
             m.verdict = Some(v);
             m.reason = why;

@@ -98,13 +98,61 @@ pub struct MountResult {
     pub pv_after: Option<String>,
     /// The marker's path inside the container (None for a read-only mount).
     pub marker: Option<String>,
-    /// written, identical, missing, differs, unreadable, notWritten (read-only),
-    /// unknown (a write was cut short: it may or may not have landed).
-    pub marker_state: &'static str,
+    /// Where the marker file stands (`markerState` in the JSON).
+    pub marker_state: MarkerState,
     /// PERSISTED, LOST or UNKNOWN; None when not verified (read-only, or the run
     /// stopped before verification).
     pub verdict: Option<Verdict>,
     pub reason: String,
+}
+
+/// Where one mount's marker file stands; serialised as in docs/json-schemas.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MarkerState {
+    /// Not written yet.
+    Pending,
+    /// Dry run: would be written.
+    Planned,
+    /// A read-only mount: never written.
+    NotWritten,
+    /// Written and read back once, before the delete.
+    Written,
+    /// A write was cut short: it may or may not have landed.
+    Unknown,
+    /// Read back from the new pod with the content written.
+    Identical,
+    /// Read back from the new pod with other content.
+    Differs,
+    /// Not on the volume seen by the new pod.
+    Missing,
+    /// Could not be read from the new pod.
+    Unreadable,
+}
+
+impl MarkerState {
+    /// As in the JSON and the MARKER column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarkerState::Pending => "pending",
+            MarkerState::Planned => "planned",
+            MarkerState::NotWritten => "notWritten",
+            MarkerState::Written => "written",
+            MarkerState::Unknown => "unknown",
+            MarkerState::Identical => "identical",
+            MarkerState::Differs => "differs",
+            MarkerState::Missing => "missing",
+            MarkerState::Unreadable => "unreadable",
+        }
+    }
+
+    /// The marker file may be on its volume (so cleanup has to remove it).
+    pub fn may_be_on_volume(self) -> bool {
+        !matches!(
+            self,
+            MarkerState::Pending | MarkerState::NotWritten | MarkerState::Missing
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -169,7 +217,7 @@ pub fn render_table(report: &VerifyReport, no_headers: bool, style: Style) -> St
                     Cell::new(mount),
                     Cell::new(&m.pvc),
                     Cell::new(pv),
-                    Cell::new(m.marker_state),
+                    Cell::new(m.marker_state.as_str()),
                     style.cell(verdict, tone),
                 ]
             })

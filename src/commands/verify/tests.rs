@@ -1,6 +1,6 @@
 use super::cleanup::marker_left;
 use super::mark::{nonce, write_argv};
-use super::report::MountResult;
+use super::report::{MarkerState, MountResult};
 
 #[test]
 fn nonces_differ_and_are_hex() {
@@ -37,10 +37,21 @@ fn markers_left_name_the_path_in_the_volume() {
         pv: Some("pv-1".into()),
         pv_after: None,
         marker: None,
-        marker_state: "written",
+        marker_state: MarkerState::Written,
         verdict: None,
         reason: String::new(),
     };
     let left = marker_left(&m, "/var/log/.kubectl-sts-marker-abc-0");
     assert_eq!(left.path_in_volume, "app/.kubectl-sts-marker-abc-0");
+}
+
+#[test]
+fn marker_states_read_the_same_in_the_json_and_the_table() {
+    use MarkerState::*;
+    for s in [
+        Pending, Planned, NotWritten, Written, Unknown, Identical, Differs, Missing, Unreadable,
+    ] {
+        assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+    }
+    assert_eq!(NotWritten.as_str(), "notWritten");
 }
