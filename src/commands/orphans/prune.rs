@@ -30,10 +30,35 @@ pub struct PruneResult {
     pub namespace: String,
     pub name: String,
     /// `deleted`, `skipped`, `failed` or `not-attempted` (interrupted or stopped).
-    pub result: &'static str,
+    pub result: PruneStatus,
     pub detail: String,
     pub capacity: Option<String>,
     pub reclaim_policy: Option<String>,
+}
+
+/// What became of one planned claim; serialised as in docs/json-schemas.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PruneStatus {
+    Deleted,
+    /// The re-check found a reason not to delete it.
+    Skipped,
+    /// The re-check or the DELETE failed.
+    Failed,
+    /// Interrupted before this claim.
+    NotAttempted,
+}
+
+impl PruneStatus {
+    /// As in the JSON and the per-claim line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PruneStatus::Deleted => "deleted",
+            PruneStatus::Skipped => "skipped",
+            PruneStatus::Failed => "failed",
+            PruneStatus::NotAttempted => "not-attempted",
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -307,7 +332,7 @@ async fn delete_planned(
     }
     for (i, f) in &plan.claims {
         let a = &audits[*i];
-        let mk = |result: &'static str, detail: String| PruneResult {
+        let mk = |result: PruneStatus, detail: String| PruneResult {
             context: a.context.clone(),
             namespace: f.claim.namespace.clone(),
             name: f.claim.name.clone(),
@@ -317,26 +342,26 @@ async fn delete_planned(
             reclaim_policy: f.reclaim_policy.clone(),
         };
         if interrupted.load(Ordering::SeqCst) {
-            results.push(mk("not-attempted", "interrupted before this claim".into()));
+            results.push(mk(PruneStatus::NotAttempted, "interrupted before this claim".into()));
             continue;
         }
         let kube = a.kube.as_ref().expect("an audited cluster has a client");
         let r = match delete_one(kube, f).await {
             Ok(Recheck::Deleted) => mk(
-                "deleted",
+                PruneStatus::Deleted,
                 match f.reclaim_policy.as_deref() {
                     Some("Delete") => "deleted; its PV (reclaim Delete) is deleted with it".into(),
                     Some(p) => format!("deleted; its PV stays (reclaim {p})"),
                     None => "deleted".into(),
                 },
             ),
-            Ok(Recheck::Skipped(why)) => mk("skipped", why),
-            Err(e) => mk("failed", e.message),
+            Ok(Recheck::Skipped(why)) => mk(PruneStatus::Skipped, why),
+            Err(e) => mk(PruneStatus::Failed, e.message),
         };
         say(format!(
             "persistentvolumeclaim/{} {}{}: {}\n",
             r.name,
-            r.result,
+            r.result.as_str(),
             if any_ns || fleet {
                 format!(
                     " (namespace {}{})",
@@ -361,12 +386,12 @@ async fn delete_planned(
 /// deleted. Returns (failed, not attempted).
 fn summarize(results: &[PruneResult], narrator: Narrator) -> (usize, usize) {
     let say = |s: String| narrator.say(s);
-    let count = |k: &str| results.iter().filter(|r| r.result == k).count();
+    let count = |k: PruneStatus| results.iter().filter(|r| r.result == k).count();
     let (deleted, skipped, failed, left) = (
-        count("deleted"),
-        count("skipped"),
-        count("failed"),
-        count("not-attempted"),
+        count(PruneStatus::Deleted),
+        count(PruneStatus::Skipped),
+        count(PruneStatus::Failed),
+        count(PruneStatus::NotAttempted),
     );
     say(format!(
         "Deleted {}, skipped {}, failed {}{}.\n",
@@ -382,12 +407,12 @@ fn summarize(results: &[PruneResult], narrator: Narrator) -> (usize, usize) {
     if failed + left > 0 {
         let remain: Vec<String> = results
             .iter()
-            .filter(|r| r.result != "deleted")
+            .filter(|r| r.result != PruneStatus::Deleted)
             .map(|r| format!("{}/{}", r.namespace, r.name))
             .collect();
         let gone: Vec<String> = results
             .iter()
-            .filter(|r| r.result == "deleted")
+            .filter(|r| r.result == PruneStatus::Deleted)
             .map(|r| format!("{}/{}", r.namespace, r.name))
             .collect();
         crate::errln!(

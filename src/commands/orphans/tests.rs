@@ -2,6 +2,7 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 
 use super::audit::{claim_info, pod_info};
 use super::merge;
+use super::prune::PruneStatus;
 use super::report::totals;
 use crate::cli::OrphansScope;
 use crate::model::claims::{ClaimInfo, Cleanup, Confidence, Finding, Reason};
@@ -112,4 +113,13 @@ fn claim_capacity_falls_back_to_request() {
     assert_eq!(i.capacity.as_deref(), Some("5Gi"));
     assert_eq!(i.volume, None);
     assert_eq!(i.selected_node.as_deref(), Some("n1"));
+}
+
+#[test]
+fn prune_statuses_read_the_same_in_the_json_and_the_lines() {
+    use PruneStatus::*;
+    for s in [Deleted, Skipped, Failed, NotAttempted] {
+        assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+    }
+    assert_eq!(NotAttempted.as_str(), "not-attempted");
 }
