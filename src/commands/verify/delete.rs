@@ -1,0 +1,266 @@
+//! The delete-and-wait step: delete (or evict) exactly the pod that was marked, then
+//! follow its replacement on a watch until it is Running and Ready.
+
+use std::time::Instant;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, EvictParams, Preconditions};
+use kube::runtime::{WatchStreamExt, watcher};
+
+use super::Ctx;
+use super::cleanup::remaining_note;
+use super::drill::{Untouched, round_ms};
+use super::interrupted;
+use super::plan::DrillPlan;
+use super::report::{PhaseTiming, PodDrill};
+use crate::error::{CliError, ErrorKind, Result, Target};
+use crate::model::persistence::{self, Phase, WaitTracker};
+use crate::model::pods;
+use crate::model::statefulset::Facts;
+
+impl Ctx<'_> {
+    /// Delete (or evict) exactly the pod we marked; the instant of the request. On
+    /// failure the markers are removed and the error says nothing was deleted.
+    pub(super) async fn delete_marked(&self, plan: &DrillPlan, drill: &mut PodDrill) -> Result<Instant> {
+        if self.intr.fired() {
+            self.cleanup(&plan.pod, &plan.container, drill).await;
+            drill.state = format!("pod {} untouched (uid {})", plan.pod, plan.old_uid);
+            return Err(interrupted(&format!(
+                "before deleting {}: nothing was deleted{}",
+                plan.pod,
+                remaining_note(drill)
+            )));
+        }
+        let started = Instant::now();
+        if let Err(failure) = self.delete(&plan.pod, &plan.old_uid).await {
+            self.cleanup(&plan.pod, &plan.container, drill).await;
+            drill.state = format!("pod {} not deleted (uid {})", plan.pod, plan.old_uid);
+            let e = failure.error;
+            let nothing = if failure.says_nothing_deleted {
+                ""
+            } else {
+                "; nothing was deleted"
+            };
+            let e = CliError::new(e.kind, format!("{}{nothing}{}", e.message, remaining_note(drill)));
+            return Err(e);
+        }
+        self.live.line(&format!(
+            "{} {} (uid {}); waiting for its replacement to be Running and Ready",
+            if self.args.evict { "evicted" } else { "deleted" },
+            plan.pod,
+            plan.old_uid
+        ));
+        Ok(started)
+    }
+
+    /// Wait on a watch for the replacement; record its phases. On failure the markers
+    /// are removed if the new pod can run commands, else listed as remaining.
+    pub(super) async fn await_replacement(
+        &self,
+        plan: &DrillPlan,
+        drill: &mut PodDrill,
+        started: Instant,
+    ) -> Result<()> {
+        let mut tracker = WaitTracker::new(&plan.pod, &plan.old_uid);
+        let waited = self.wait_recreated(&mut tracker, started).await;
+        drill.phases = tracker
+            .reached
+            .iter()
+            .map(|(p, d)| PhaseTiming {
+                phase: *p,
+                seconds: round_ms(*d),
+            })
+            .collect();
+        drill.new_uid = tracker.new_uid().map(str::to_string);
+        drill.new_node = tracker.latest.as_ref().and_then(pods::node).map(str::to_string);
+        drill.state = tracker.describe();
+        self.live.finish();
+        if let Err(e) = waited {
+            // Timed out or interrupted: clean up if the new pod can run commands.
+            let reachable = tracker.new_uid().is_some()
+                && tracker.reached.iter().any(|(p, _)| *p >= Phase::Running)
+                && !self.intr.fired();
+            if reachable {
+                self.cleanup(&plan.pod, &plan.container, drill).await;
+            } else {
+                self.note_remaining(drill);
+            }
+            let msg = format!("{}: {}{}", e.message, drill.state, remaining_note(drill));
+            return Err(CliError::new(e.kind, msg));
+        }
+        drill.recreate_seconds = tracker.reached.last().map(|(_, d)| round_ms(*d));
+        Ok(())
+    }
+
+    /// The DELETE (or eviction) with the marked pod's UID as precondition.
+    async fn delete(&self, pod: &str, uid: &str) -> Result<(), Untouched> {
+        let api: Api<Pod> = Api::namespaced(self.kube.client.clone(), &self.ns);
+        let dp = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: Some(uid.to_string()),
+                resource_version: None,
+            }),
+            ..DeleteParams::default()
+        };
+        let res = if self.args.evict {
+            let ep = EvictParams {
+                delete_options: Some(dp),
+                ..EvictParams::default()
+            };
+            api.evict(pod, &ep).await.map(|_| ())
+        } else {
+            api.delete(pod, &dp).await.map(|_| ())
+        };
+        match res {
+            Ok(()) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 429 && self.args.evict => {
+                Err(Untouched::said(CliError::failed(format!(
+                    "eviction of pod {pod} refused by a PodDisruptionBudget (429): {}; nothing was deleted \
+                 (wait until the budget allows a disruption, or drop --evict to delete directly)",
+                    s.message.trim_end_matches('.')
+                ))))
+            }
+            Err(kube::Error::Api(s)) if s.code == 409 => Err(Untouched::said(CliError::failed(format!(
+                "pod {pod} is no longer the pod that was marked (uid {uid}): it was replaced meanwhile; nothing was deleted"
+            )))),
+            Err(e) => Err(Untouched::plain(self.kube.error(
+                &e,
+                Target::new(
+                    if self.args.evict { "evict" } else { "delete" },
+                    "pod",
+                    Some(pod),
+                    Some(&self.ns),
+                ),
+            ))),
+        }
+    }
+
+    /// Watch the pod by name until the old UID is gone and a new pod is Ready.
+    pub(super) async fn wait_recreated(&self, tracker: &mut WaitTracker, started: Instant) -> Result<()> {
+        let api: Api<Pod> = Api::namespaced(self.kube.client.clone(), &self.ns);
+        let cfg = watcher::Config::default().fields(&format!("metadata.name={}", tracker.pod));
+        let mut stream = watcher(api, cfg).default_backoff().boxed();
+        let deadline = tokio::time::Instant::now() + self.args.timeout;
+        let mut init_seen: Option<Pod> = None;
+        let mut in_init = false;
+        loop {
+            let next = tokio::select! {
+                n = stream.try_next() => n,
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(CliError::timeout(format!(
+                        "timed out after {} waiting for pod {} to be recreated, Running and Ready",
+                        crate::model::duration::human_duration(self.args.timeout),
+                        tracker.pod
+                    )));
+                }
+                _ = self.intr.wait() => {
+                    return Err(interrupted(&format!("while waiting for {}: nothing more was deleted", tracker.pod)));
+                }
+            };
+            let observed: Option<Option<Pod>> = match next {
+                Ok(Some(watcher::Event::Init)) => {
+                    in_init = true;
+                    init_seen = None;
+                    None
+                }
+                Ok(Some(watcher::Event::InitApply(p))) => {
+                    init_seen = Some(p);
+                    None
+                }
+                Ok(Some(watcher::Event::InitDone)) => {
+                    in_init = false;
+                    Some(init_seen.take())
+                }
+                Ok(Some(watcher::Event::Apply(p))) => Some(Some(p)),
+                Ok(Some(watcher::Event::Delete(_))) => Some(None),
+                Ok(None) => {
+                    return Err(CliError::new(
+                        ErrorKind::Unreachable,
+                        format!("the watch on pod {} ended", tracker.pod),
+                    ));
+                }
+                // default_backoff retries; errors are only reported, except 401/403,
+                // which retrying will not heal: stop now rather than at --timeout.
+                Err(e) => {
+                    if let Some(err) = self.fatal_watch_error(&e, "pod", &tracker.pod) {
+                        return Err(err);
+                    }
+                    if self.kube.verbose > 0 {
+                        crate::errln!("watch error (retrying): {e}");
+                    }
+                    None
+                }
+            };
+            let _ = in_init;
+            if let Some(obs) = observed {
+                let at = started.elapsed();
+                for phase in tracker.observe(obs.as_ref(), at) {
+                    self.live.phase(&tracker.pod, phase, at);
+                }
+                if tracker.done() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// `--all`: watch the StatefulSet until it is fully ready again (bounded by --timeout).
+    pub(super) async fn wait_sts_ready(&self) -> Result<()> {
+        let api: Api<StatefulSet> = Api::namespaced(self.kube.client.clone(), &self.ns);
+        let cfg = watcher::Config::default().fields(&format!("metadata.name={}", self.sts));
+        let mut stream = watcher(api, cfg).default_backoff().applied_objects().boxed();
+        let ready = async {
+            loop {
+                match stream.try_next().await {
+                    Ok(Some(s)) if persistence::fully_ready(&Facts::of(&s)) => return Ok(()),
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        return Err(CliError::new(
+                            ErrorKind::Unreachable,
+                            format!("the watch on statefulset {} ended", self.sts),
+                        ));
+                    }
+                    Err(e) => {
+                        if let Some(err) = self.fatal_watch_error(&e, "statefulset", &self.sts) {
+                            return Err(err);
+                        }
+                        // default_backoff retries the rest (dropped connections, 5xx).
+                        if self.kube.verbose > 0 {
+                            crate::errln!("watch error (retrying): {e}");
+                        }
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout(self.args.timeout, ready).await {
+            Ok(r) => r,
+            Err(_) => Err(CliError::timeout(format!(
+                "timed out after {} waiting for statefulset {} to be fully ready before the next pod; nothing more was deleted",
+                crate::model::duration::human_duration(self.args.timeout),
+                self.sts
+            ))),
+        }
+    }
+
+    /// A watch error retrying cannot fix (401, 403), as a one-line error.
+    pub(super) fn fatal_watch_error(&self, e: &watcher::Error, kind: &'static str, name: &str) -> Option<CliError> {
+        let status = match e {
+            watcher::Error::InitialListFailed(kube::Error::Api(s))
+            | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+            | watcher::Error::WatchFailed(kube::Error::Api(s)) => s,
+            watcher::Error::WatchError(s) => s,
+            _ => return None,
+        };
+        matches!(status.code, 401 | 403).then(|| {
+            crate::error::from_status(
+                status.code,
+                &status.reason,
+                &status.message,
+                &Target::new("watch", kind, Some(name), Some(&self.ns)),
+                &self.kube.endpoint,
+            )
+        })
+    }
+}
