@@ -289,7 +289,7 @@ where
     .boxed()
 }
 
-fn one_line_error(e: &watcher::Error) -> String {
+pub(crate) fn one_line_error(e: &watcher::Error) -> String {
     // An API status: its message only. kube's Display of these embeds the Rust Debug
     // of the whole Status (`Status { status: Some(Failure), ... }`), a raw dump.
     let status = match e {

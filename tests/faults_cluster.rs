@@ -500,6 +500,13 @@ async fn api_server_down_mid_verify_recovers() {
     assert_no_dump(&o);
     assert_eq!(json(&o)["result"], "Persisted");
     assert_eq!(markers(&sim), Vec::<std::path::PathBuf>::new());
+    // The outage was said at once and when it ended, and recorded on the drill.
+    let err = stderr(&o);
+    assert_eq!(err.matches("lost the connection to the API server at ").count(), 1, "{err}");
+    assert_eq!(err.matches("reconnected after ").count(), 1, "{err}");
+    let drill = &json(&o)["pods"][0];
+    assert_eq!(drill["outages"], 1, "{drill}");
+    assert!(drill["downSeconds"].as_f64().unwrap() >= 1.0, "{drill}");
 }
 
 /// 409 on the merge patch kubectl-sts sends without --current-replicas: retried after a

@@ -116,7 +116,20 @@ impl Connectivity {
         }
     }
 
-    /// The connection answered again (a watch delivered, or the probe went through).
+    /// A raw watcher's error (for code that does not use [`super::track`]).
+    pub fn on_error(&mut self, at: Timestamp, e: &kube::runtime::watcher::Error) -> Option<Note> {
+        let code = super::error_code(e);
+        if !is_connectivity(code) || self.lost_at.is_some() {
+            return None;
+        }
+        self.lost_at = Some(at);
+        Some(Note::Lost {
+            at,
+            cause: innermost(&super::one_line_error(e)),
+        })
+    }
+
+    /// The connection answered again (a complete re-list, or the probe went through).
     pub fn restored(&mut self, at: Timestamp, relisted: bool) -> Option<Note> {
         let since = self.lost_at.take()?;
         let after = at.duration_since(since).unsigned_abs();
@@ -148,69 +161,63 @@ fn is_list(o: &Observed) -> bool {
 const PROBE_FIRST: Duration = Duration::from_millis(500);
 const PROBE_MAX: Duration = Duration::from_secs(5);
 
+/// Resolves once `GET /version` answers, probing with backoff. Await it only while the
+/// connection is lost: it makes requests until it resolves.
+pub async fn answered(client: &kube::Client) {
+    let mut wait = PROBE_FIRST;
+    loop {
+        tokio::time::sleep(wait).await;
+        if client.apiserver_version().await.is_ok() {
+            return;
+        }
+        wait = (wait * 2).min(PROBE_MAX);
+    }
+}
+
 /// `inner` with [`Observed::Connection`] notes woven in: each note comes right after
-/// the change that caused it (the failing error, or before the first change that
-/// proves the server is back). While the connection is lost, `GET /version` probes it
-/// with backoff, so "reconnected" is said even when nothing changes in the cluster.
+/// the change that caused it (the failing error), or before the first fresh answer.
+/// While the connection is lost, [`answered`] probes it, so "reconnected" is said even
+/// when nothing changes in the cluster.
 pub fn with_notes(client: kube::Client, inner: BoxStream<'static, Tracked>) -> BoxStream<'static, Tracked> {
     struct St {
         inner: BoxStream<'static, Tracked>,
         conn: Connectivity,
         client: kube::Client,
-        pending: Vec<Tracked>,
-        backoff: Duration,
+        pending: Option<Tracked>,
     }
     let st = St {
         inner,
         conn: Connectivity::default(),
         client,
-        pending: Vec::new(),
-        backoff: PROBE_FIRST,
+        pending: None,
     };
     futures::stream::unfold(st, |mut st| async move {
-        loop {
-            if let Some(t) = st.pending.pop() {
-                return Some((t, st));
+        if let Some(t) = st.pending.take() {
+            return Some((t, st));
+        }
+        let t = if st.conn.is_lost() {
+            tokio::select! {
+                t = st.inner.next() => t?,
+                () = answered(&st.client) => {
+                    let at = Timestamp::now();
+                    let note = st.conn.restored(at, false).expect("lost");
+                    return Some((wrap(at, note), st));
+                }
             }
-            let t = if st.conn.is_lost() {
-                let St {
-                    inner, client, backoff, ..
-                } = &mut st;
-                let wait = *backoff;
-                let probe = async move {
-                    tokio::time::sleep(wait).await;
-                    client.apiserver_version().await.is_ok()
-                };
-                tokio::select! {
-                    t = inner.next() => t?,
-                    answered = probe => {
-                        if !answered {
-                            st.backoff = (st.backoff * 2).min(PROBE_MAX);
-                            continue;
-                        }
-                        let at = Timestamp::now();
-                        st.backoff = PROBE_FIRST;
-                        match st.conn.restored(at, false) {
-                            Some(note) => return Some((wrap(at, note), st)),
-                            None => continue,
-                        }
-                    }
-                }
-            } else {
-                st.inner.next().await?
-            };
-            return match st.conn.observe(&t) {
-                Some(note @ Note::Lost { .. }) => {
-                    st.pending.push(wrap(t.at, note));
-                    Some((t, st))
-                }
-                Some(note @ Note::Restored { .. }) => {
-                    st.backoff = PROBE_FIRST;
-                    st.pending.push(t.clone());
-                    Some((wrap(t.at, note), st))
-                }
-                None => Some((t, st)),
-            };
+        } else {
+            st.inner.next().await?
+        };
+        match st.conn.observe(&t) {
+            Some(note @ Note::Lost { .. }) => {
+                st.pending = Some(wrap(t.at, note));
+                Some((t, st))
+            }
+            Some(note @ Note::Restored { .. }) => {
+                let at = t.at;
+                st.pending = Some(t);
+                Some((wrap(at, note), st))
+            }
+            None => Some((t, st)),
         }
     })
     .boxed()

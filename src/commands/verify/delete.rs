@@ -19,6 +19,8 @@ use crate::error::{CliError, ErrorKind, Result, Target};
 use crate::model::persistence::{self, Phase, WaitTracker};
 use crate::model::pods;
 use crate::model::statefulset::Facts;
+use crate::watch::connection::{self, Connectivity};
+use jiff::Timestamp;
 
 impl Ctx<'_> {
     /// Delete (or evict) exactly the pod we marked; the instant of the request. On
@@ -64,7 +66,10 @@ impl Ctx<'_> {
         started: Instant,
     ) -> Result<()> {
         let mut tracker = WaitTracker::new(&plan.pod, &plan.old_uid);
-        let waited = self.wait_recreated(&mut tracker, started).await;
+        let mut conn = Connectivity::default();
+        let waited = self.wait_recreated(&mut tracker, &mut conn, started).await;
+        drill.outages = conn.outages;
+        drill.down_seconds = round_ms(conn.down_for);
         drill.phases = tracker
             .reached
             .iter()
@@ -138,7 +143,12 @@ impl Ctx<'_> {
     }
 
     /// Watch the pod by name until the old UID is gone and a new pod is Ready.
-    pub(super) async fn wait_recreated(&self, tracker: &mut WaitTracker, started: Instant) -> Result<()> {
+    pub(super) async fn wait_recreated(
+        &self,
+        tracker: &mut WaitTracker,
+        conn: &mut Connectivity,
+        started: Instant,
+    ) -> Result<()> {
         let api: Api<Pod> = Api::namespaced(self.kube.client.clone(), &self.ns);
         let cfg = watcher::Config::default().fields(&format!("metadata.name={}", tracker.pod));
         let mut stream = watcher(api, cfg).default_backoff().boxed();
@@ -158,6 +168,12 @@ impl Ctx<'_> {
                 _ = self.intr.wait() => {
                     return Err(interrupted(&format!("while waiting for {}: nothing more was deleted", tracker.pod)));
                 }
+                () = connection::answered(&self.kube.client), if conn.is_lost() => {
+                    if let Some(n) = conn.restored(Timestamp::now(), false) {
+                        self.live.note(&n.line());
+                    }
+                    continue;
+                }
             };
             let observed: Option<Option<Pod>> = match next {
                 Ok(Some(watcher::Event::Init)) => {
@@ -171,6 +187,9 @@ impl Ctx<'_> {
                 }
                 Ok(Some(watcher::Event::InitDone)) => {
                     in_init = false;
+                    if let Some(n) = conn.restored(Timestamp::now(), true) {
+                        self.live.note(&n.line());
+                    }
                     Some(init_seen.take())
                 }
                 Ok(Some(watcher::Event::Apply(p))) => Some(Some(p)),
@@ -186,6 +205,9 @@ impl Ctx<'_> {
                 Err(e) => {
                     if let Some(err) = self.fatal_watch_error(&e, "pod", &tracker.pod) {
                         return Err(err);
+                    }
+                    if let Some(n) = conn.on_error(Timestamp::now(), &e) {
+                        self.live.note(&n.line());
                     }
                     if self.kube.verbose > 0 {
                         crate::errln!("watch error (retrying): {e}");

@@ -62,6 +62,8 @@ fn start(plan: &DrillPlan) -> (PodDrill, Vec<String>) {
         skipped: plan.skipped.clone(),
         markers_remaining: Vec::new(),
         state: format!("pod {} untouched", plan.pod),
+        outages: 0,
+        down_seconds: 0.0,
     };
     for f in &plan.findings {
         crate::errln!("warning: --force: going ahead although {}", f.reason);

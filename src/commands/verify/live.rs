@@ -28,6 +28,14 @@ impl VerifyLive {
         }
     }
 
+    /// A line of its own that stays (printed above the spinner on a terminal).
+    pub(super) fn note(&self, msg: &str) {
+        match &self.bar {
+            Some(b) => b.println(msg),
+            None => self.line(msg),
+        }
+    }
+
     pub(super) fn phase(&self, pod: &str, phase: Phase, at: Duration) {
         let msg = format!("{pod}: {} (+{:.1}s)", phase.label(), at.as_secs_f64());
         match &self.bar {

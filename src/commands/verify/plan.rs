@@ -282,5 +282,7 @@ pub(super) fn planned(plan: &DrillPlan, force: bool) -> PodDrill {
         skipped: plan.skipped.clone(),
         markers_remaining: Vec::new(),
         state: format!("pod {} untouched (dry run)", plan.pod),
+        outages: 0,
+        down_seconds: 0.0,
     }
 }

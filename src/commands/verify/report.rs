@@ -73,6 +73,10 @@ pub struct PodDrill {
     pub markers_remaining: Vec<MarkerLeft>,
     /// One sentence on the state the pod was left in.
     pub state: String,
+    /// Times the connection to the API server was lost (and came back) during the wait.
+    pub outages: u32,
+    /// How long those outages lasted in all, in seconds.
+    pub down_seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
