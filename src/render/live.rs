@@ -186,6 +186,15 @@ impl LiveView {
         }
     }
 
+    /// Plain lines to any writer (the tests' buffers).
+    #[cfg(test)]
+    fn to_writer(w: Box<dyn Write + Send>) -> LiveView {
+        LiveView {
+            mode: Mode::Lines(w),
+            style: Style::plain(),
+        }
+    }
+
     /// Whether this is the terminal view.
     pub fn is_bars(&self) -> bool {
         matches!(self.mode, Mode::Bars(_))

@@ -7,7 +7,7 @@
 //! created, removed, reused, left behind, whether data is deleted) and then
 //! [`Progress`] on every watch event. render: plain lines or the terminal view while
 //! it runs ([`crate::render::live::LiveView`]), then a table summary or the JSON/YAML
-//! [`ScaleReport`].
+//! `ScaleReport`.
 //!
 //! The write follows kubectl's scaler (k8s.io/kubectl/pkg/scale): without
 //! `--current-replicas`, a merge patch of `spec.replicas` on `statefulsets/scale`;

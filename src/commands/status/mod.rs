@@ -1,6 +1,6 @@
 //! `kubectl sts status [NAME]`: the StatefulSet's stable-identity promises, per ordinal.
 //!
-//! gather (sts, its pods, the namespace's PVCs) -> [`build`] (pure) -> [`render`] (the tables).
+//! gather (sts, its pods, the namespace's PVCs) -> [`build`] (pure) -> `render` (the tables).
 
 mod render;
 
