@@ -22,6 +22,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -140,7 +141,8 @@ impl Sink {
     }
 }
 
-/// A live view: plain lines, or the terminal view.
+/// A live view: plain lines, or the terminal view. Every method takes `&self`, so a
+/// command can share it between the steps that report into it.
 pub struct LiveView {
     mode: Mode,
     style: Style,
@@ -148,7 +150,7 @@ pub struct LiveView {
 
 enum Mode {
     /// Plain lines to a writer.
-    Lines(Box<dyn Write + Send>),
+    Lines(Mutex<Box<dyn Write + Send>>),
     /// The terminal view.
     Bars(Bars),
 }
@@ -156,8 +158,8 @@ enum Mode {
 struct Bars {
     multi: MultiProgress,
     overall: Option<ProgressBar>,
-    status: Option<ProgressBar>,
-    rows: BTreeMap<i32, ProgressBar>,
+    status: OnceLock<ProgressBar>,
+    rows: Mutex<BTreeMap<i32, ProgressBar>>,
 }
 
 impl LiveView {
@@ -168,8 +170,8 @@ impl LiveView {
                 mode: Mode::Bars(Bars {
                     multi: MultiProgress::with_draw_target(sink.draw_target()),
                     overall: None,
-                    status: None,
-                    rows: BTreeMap::new(),
+                    status: OnceLock::new(),
+                    rows: Mutex::new(BTreeMap::new()),
                 }),
                 style,
             }
@@ -181,7 +183,7 @@ impl LiveView {
     /// Plain lines to `sink`, terminal or not.
     pub fn lines(sink: Sink, style: Style) -> LiveView {
         LiveView {
-            mode: Mode::Lines(sink.writer()),
+            mode: Mode::Lines(Mutex::new(sink.writer())),
             style,
         }
     }
@@ -190,7 +192,7 @@ impl LiveView {
     #[cfg(test)]
     fn to_writer(w: Box<dyn Write + Send>) -> LiveView {
         LiveView {
-            mode: Mode::Lines(w),
+            mode: Mode::Lines(Mutex::new(w)),
             style: Style::plain(),
         }
     }
@@ -218,9 +220,10 @@ impl LiveView {
     }
 
     /// A line of its own: printed above the bars, or as a plain line.
-    pub fn print(&mut self, text: &str) {
-        match &mut self.mode {
+    pub fn print(&self, text: &str) {
+        match &self.mode {
             Mode::Lines(w) => {
+                let mut w = lock(w);
                 let _ = writeln!(w, "{text}");
                 let _ = w.flush();
             }
@@ -231,14 +234,14 @@ impl LiveView {
     }
 
     /// `TIME KIND/NAME EVENT [KEY=VALUE]...` of the command's own, as a line of its own.
-    pub fn note(&mut self, at: Timestamp, kind: &str, name: &str, event: LiveEvent, fields: &[(&str, String)]) {
+    pub fn note(&self, at: Timestamp, kind: &str, name: &str, event: LiveEvent, fields: &[(&str, String)]) {
         self.print(&line(at, kind, name, event.as_str(), fields));
     }
 
     /// The status line: redrawn in place under the bars, or one plain line per call,
     /// `[HH:MM:SS.mmm] msg` in local time.
-    pub fn status(&mut self, msg: &str) {
-        match &mut self.mode {
+    pub fn status(&self, msg: &str) {
+        match &self.mode {
             Mode::Lines(_) => self.print(&format!("[{}] {msg}", clock())),
             Mode::Bars(b) => b.status_bar().set_message(msg.to_string()),
         }
@@ -246,8 +249,8 @@ impl LiveView {
 
     /// A step done: `done` printed above the bars and the status line set to `now`;
     /// or `done` as one status line.
-    pub fn step(&mut self, done: &str, now: &str) {
-        match &mut self.mode {
+    pub fn step(&self, done: &str, now: &str) {
+        match &self.mode {
             Mode::Lines(_) => self.status(done),
             Mode::Bars(b) => {
                 let bar = b.status_bar();
@@ -259,9 +262,10 @@ impl LiveView {
 
     /// The line of ordinal `key` in the terminal view (added below the others the first
     /// time); plain lines show changes, not rows, so there it does nothing.
-    pub fn set_row(&mut self, key: i32, text: String) {
-        if let Mode::Bars(b) = &mut self.mode {
-            let bar = b.rows.entry(key).or_insert_with(|| {
+    pub fn set_row(&self, key: i32, text: String) {
+        if let Mode::Bars(b) = &self.mode {
+            let mut rows = lock(&b.rows);
+            let bar = rows.entry(key).or_insert_with(|| {
                 let pb = b.multi.add(ProgressBar::new_spinner());
                 pb.set_style(
                     ProgressStyle::with_template("  {spinner} {wide_msg}")
@@ -275,10 +279,10 @@ impl LiveView {
     }
 
     /// Move the overall bar (see [`LiveView::with_overall`]).
-    pub fn set_overall(&mut self, done: u64, total: u64, message: String) {
+    pub fn set_overall(&self, done: u64, total: u64, message: String) {
         if let Mode::Bars(Bars {
             overall: Some(overall), ..
-        }) = &mut self.mode
+        }) = &self.mode
         {
             overall.set_length(total.max(1));
             overall.set_position(done);
@@ -287,12 +291,12 @@ impl LiveView {
     }
 
     /// Stop drawing; the bars stay on screen as they were last drawn.
-    pub fn finish(&mut self) {
-        if let Mode::Bars(b) = &mut self.mode {
-            for bar in b.rows.values() {
+    pub fn finish(&self) {
+        if let Mode::Bars(b) = &self.mode {
+            for bar in lock(&b.rows).values() {
                 bar.finish();
             }
-            if let Some(s) = &b.status {
+            if let Some(s) = b.status.get() {
                 s.finish();
             }
             if let Some(o) = &b.overall {
@@ -302,12 +306,12 @@ impl LiveView {
     }
 
     /// Stop drawing and take the bars off the screen (the lines printed above stay).
-    pub fn clear(&mut self) {
-        if let Mode::Bars(b) = &mut self.mode {
-            for bar in b.rows.values() {
+    pub fn clear(&self) {
+        if let Mode::Bars(b) = &self.mode {
+            for bar in lock(&b.rows).values() {
                 bar.finish_and_clear();
             }
-            if let Some(s) = &b.status {
+            if let Some(s) = b.status.get() {
                 s.finish_and_clear();
             }
             if let Some(o) = &b.overall {
@@ -320,7 +324,7 @@ impl LiveView {
     /// scale: what changed, then the rows as they are now. On a terminal only causes
     /// (stuck, order violations) are printed above the rows; plain lines get every change.
     pub fn show_scale(
-        &mut self,
+        &self,
         transitions: &[Transition],
         rows: &[OrdinalRow],
         elapsed: &dyn Fn(i32) -> Option<Duration>,
@@ -353,7 +357,7 @@ impl LiveView {
     }
 
     /// rollout and restart: every event as a line, then one row per ordinal, highest first.
-    pub fn show_trace(&mut self, events: &[TraceEvent], trace: &Trace) {
+    pub fn show_trace(&self, events: &[TraceEvent], trace: &Trace) {
         for e in events {
             let (kind, name) = e.object.split_once('/').unwrap_or((&e.object, ""));
             let fields: Vec<(&str, String)> = e.fields.iter().map(|(k, v)| (*k, v.clone())).collect();
@@ -392,13 +396,18 @@ impl LiveView {
 
 impl Bars {
     /// The status line, added below the other bars the first time.
-    fn status_bar(&mut self) -> &ProgressBar {
-        self.status.get_or_insert_with(|| {
+    fn status_bar(&self) -> &ProgressBar {
+        self.status.get_or_init(|| {
             let b = self.multi.add(ProgressBar::new_spinner());
             b.enable_steady_tick(Duration::from_millis(100));
             b
         })
     }
+}
+
+/// A lock that a panic elsewhere does not poison for the view.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `03:05:07.301`, local time: the stamp of a status line.

@@ -95,7 +95,7 @@ pub(super) async fn follow(
     kube: &Kube,
     scope: &Scope,
     trace: &mut Trace,
-    view: &mut LiveView,
+    view: &LiveView,
     targs: &TraceArgs,
     verbose: u8,
 ) -> Result<RolloutOutcome> {

@@ -98,7 +98,7 @@ async fn follow_and_report(
     let started = Timestamp::now();
     let revs = revs.unwrap_or_default();
     let mut trace = Trace::new(sts, &revs, started);
-    let mut view = LiveView::open(Sink::beside_report(structured), !targs.no_wait, style);
+    let view = LiveView::open(Sink::beside_report(structured), !targs.no_wait, style);
     if let Some(r) = &restart {
         view.note(
             started,
@@ -120,7 +120,7 @@ async fn follow_and_report(
             RolloutOutcome::Progressing
         }
     } else {
-        follow::follow(kube, &scope, &mut trace, &mut view, targs, global.verbose).await?
+        follow::follow(kube, &scope, &mut trace, &view, targs, global.verbose).await?
     };
     view.clear();
     let finished = Timestamp::now();

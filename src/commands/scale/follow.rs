@@ -75,7 +75,7 @@ fn kind_of(s: Source) -> &'static str {
 }
 
 /// Print the plan as lines of their own.
-pub(super) fn plan_notes(live: &mut LiveView, plan: &Plan, f: &Facts, at: Timestamp) {
+pub(super) fn plan_notes(live: &LiveView, plan: &Plan, f: &Facts, at: Timestamp) {
     let span = |v: &[i32]| -> String { v.iter().map(i32::to_string).collect::<Vec<_>>().join(",") };
     live.note(
         at,
@@ -130,7 +130,7 @@ pub(super) async fn follow(
     stream: &mut futures::stream::BoxStream<'static, watch::Tracked>,
     snap: &mut Snapshot,
     progress: &mut Progress,
-    live: &mut LiveView,
+    live: &LiveView,
     deadline: tokio::time::Instant,
     args: &ScaleArgs,
     verbose: u8,

@@ -90,8 +90,8 @@ pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<()> {
 
     let title = format!("{}/{} {} -> {}", ns, facts.name, facts.replicas, to);
     let changing = (plan.adding.len() + plan.removing.len()) as u64;
-    let mut live = LiveView::open(Sink::beside_report(structured), wait, style).with_overall(&title, changing);
-    follow::plan_notes(&mut live, &plan, &facts, Timestamp::now());
+    let live = LiveView::open(Sink::beside_report(structured), wait, style).with_overall(&title, changing);
+    follow::plan_notes(&live, &plan, &facts, Timestamp::now());
 
     if args.dry_run.is_none()
         && let Some(action) = plan.confirmation(&facts.name, &ns, &kube.endpoint.context)
@@ -104,7 +104,7 @@ pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<()> {
     }
 
     let started = Timestamp::now();
-    request(&kube, &mut live, &facts, to, &sts, args).await?;
+    request(&kube, &live, &facts, to, &sts, args).await?;
     let mut progress = Progress::new(&facts, to, &world, started);
     drop(world);
     let dry = args.dry_run.map(|d| match d {
@@ -117,7 +117,7 @@ pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<()> {
             &mut s,
             &mut snap,
             &mut progress,
-            &mut live,
+            &live,
             deadline,
             args,
             global.verbose,
@@ -187,7 +187,7 @@ async fn before_picture(
 /// Write the scale (unless --dry-run=client) and say so in the live view.
 async fn request(
     kube: &Kube,
-    live: &mut LiveView,
+    live: &LiveView,
     facts: &Facts,
     to: i32,
     sts: &StatefulSet,

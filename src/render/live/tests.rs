@@ -78,7 +78,7 @@ impl Buffer {
 #[test]
 fn plain_lines_carry_every_change_and_no_rows() {
     let buf = Buffer::default();
-    let mut view = LiveView::to_writer(Box::new(buf.clone()));
+    let view = LiveView::to_writer(Box::new(buf.clone()));
     assert!(!view.is_bars());
     let at: Timestamp = "2026-11-22T03:05:07.301Z".parse().unwrap();
     view.note(
@@ -118,7 +118,7 @@ fn plain_lines_carry_every_change_and_no_rows() {
 #[test]
 fn plain_status_lines_are_stamped_with_the_clock() {
     let buf = Buffer::default();
-    let mut view = LiveView::to_writer(Box::new(buf.clone()));
+    let view = LiveView::to_writer(Box::new(buf.clone()));
     view.status("web-0: deleting the pod");
     // Off a terminal a step is one status line: the "now" text is for the bars.
     view.step("web-0: pod deleted (+1.2s)", "web-0: waiting for the new pod");
@@ -141,4 +141,11 @@ fn plain_status_lines_are_stamped_with_the_clock() {
             _ => c.is_ascii_digit(),
         }));
     }
+}
+
+#[test]
+fn the_view_can_be_shared_across_tasks() {
+    // verify's drill reports from `&self` futures that tokio may move between threads.
+    fn shared<T: Send + Sync>() {}
+    shared::<LiveView>();
 }
