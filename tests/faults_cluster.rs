@@ -502,7 +502,11 @@ async fn api_server_down_mid_verify_recovers() {
     assert_eq!(markers(&sim), Vec::<std::path::PathBuf>::new());
     // The outage was said at once and when it ended, and recorded on the drill.
     let err = stderr(&o);
-    assert_eq!(err.matches("lost the connection to the API server at ").count(), 1, "{err}");
+    assert_eq!(
+        err.matches("lost the connection to the API server at ").count(),
+        1,
+        "{err}"
+    );
     assert_eq!(err.matches("reconnected after ").count(), 1, "{err}");
     let drill = &json(&o)["pods"][0];
     assert_eq!(drill["outages"], 1, "{drill}");

@@ -39,11 +39,11 @@ pub enum Note {
 }
 
 impl Note {
-    /// The event word of a live-view line.
-    pub fn event(&self) -> &'static str {
+    /// The event of a live-view line.
+    pub fn event(&self) -> crate::render::live::LiveEvent {
         match self {
-            Note::Lost { .. } => "lost",
-            Note::Restored { .. } => "reconnected",
+            Note::Lost { .. } => crate::render::live::LiveEvent::ConnectionLost,
+            Note::Restored { .. } => crate::render::live::LiveEvent::Reconnected,
         }
     }
 

@@ -1,24 +1,26 @@
 //! `kubectl sts status [NAME]`: the StatefulSet's stable-identity promises, per ordinal.
 //!
-//! gather (sts, its pods, the namespace's PVCs) -> [`build`] (pure) -> render.
+//! gather (sts, its pods, the namespace's PVCs) -> [`build`] (pure) -> `render` (the tables).
+
+mod render;
 
 use std::collections::BTreeMap;
 
-use comfy_table::Cell;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::ListParams;
 use serde::Serialize;
 
-use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
+use crate::cli::{GlobalArgs, StatusArgs};
 use crate::error::{Result, Target};
 use crate::gather::{self, api, list_all, selector_string};
 use crate::kubeconfig::Kube;
-use crate::model::duration::human_duration;
 use crate::model::ordinals::{claim_name, pod_name, pod_ordinal};
 use crate::model::pods;
 use crate::model::statefulset::{Facts, RetentionPolicy};
-use crate::render::{self, Style, Tone};
+use crate::render::Style;
+
+use render::{render_report, render_summaries};
 
 pub const API_VERSION: &str = "kubectl-sts/v1";
 
@@ -355,13 +357,13 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
             return Err(e);
         }
         let items: Vec<Summary> = all.iter().map(|s| summarize(s, now)).collect();
-        if render::is_structured(global.output) {
+        if crate::render::is_structured(global.output) {
             let list = SummaryList {
                 api_version: API_VERSION,
                 kind: "StatefulSetStatusList",
                 items,
             };
-            crate::out!("{}", render::structured(&list, global.output)?);
+            crate::out!("{}", crate::render::structured(&list, global.output)?);
         } else if items.is_empty() {
             match ns {
                 Some(ns) => crate::errln!("No StatefulSets found in namespace \"{ns}\"."),
@@ -389,322 +391,13 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
     );
     let (pods_in, pvcs) = futures::try_join!(pods_fut, pvcs_fut)?;
     let report = build(&sts, &pods_in, &pvcs, now);
-    if render::is_structured(global.output) {
-        crate::out!("{}", render::structured(&report, global.output)?);
+    if crate::render::is_structured(global.output) {
+        crate::out!("{}", crate::render::structured(&report, global.output)?);
     } else {
         crate::out!("{}", render_report(&report, global, style));
     }
     Ok(())
 }
 
-fn state_tone(state: &str) -> Tone {
-    match state {
-        "Settled" => Tone::Good,
-        "Degraded" => Tone::Bad,
-        _ => Tone::Warn,
-    }
-}
-
-fn age(secs: Option<i64>) -> String {
-    secs.map(|s| human_duration(std::time::Duration::from_secs(s.max(0) as u64)))
-        .unwrap_or_else(|| "<none>".into())
-}
-
-pub fn render_report(r: &StatusReport, global: &GlobalArgs, style: Style) -> String {
-    let mut out = String::new();
-    let wide = global.output == OutputFormat::Wide;
-    if !global.no_headers {
-        let c = &r.replicas;
-        out += &format!(
-            "StatefulSet:   {}/{}   {}\n",
-            r.namespace,
-            r.name,
-            style.paint(r.state, state_tone(r.state))
-        );
-        out += &format!(
-            "Replicas:      {} desired | {} current | {} ready | {} available | {} updated   (ordinals {})\n",
-            c.desired,
-            c.current,
-            c.ready,
-            c.available,
-            c.updated,
-            if r.ordinals.end > r.ordinals.start {
-                format!("{}..{}", r.ordinals.start, r.ordinals.end - 1)
-            } else {
-                "none".into()
-            }
-        );
-        let strategy = match r.update_strategy.type_.as_str() {
-            "RollingUpdate" => format!(
-                "RollingUpdate, partition {}, maxUnavailable {}",
-                r.update_strategy.partition,
-                r.update_strategy.max_unavailable.as_deref().unwrap_or("1")
-            ),
-            other => other.to_string(),
-        };
-        out += &format!("Update:        {strategy}\n");
-        out += &format!(
-            "Pod policy:    {}{}\n",
-            r.pod_management_policy,
-            if r.min_ready_seconds > 0 {
-                format!(", minReadySeconds {}", r.min_ready_seconds)
-            } else {
-                String::new()
-            }
-        );
-        let rev = match (&r.current_revision, &r.update_revision) {
-            (Some(c), Some(u)) if c == u => format!("{c} (current = update)"),
-            (Some(c), Some(u)) => format!("current {c} -> update {u}"),
-            (c, u) => format!(
-                "current {} / update {}",
-                c.as_deref().unwrap_or("<none>"),
-                u.as_deref().unwrap_or("<none>")
-            ),
-        };
-        out += &format!("Revisions:     {rev}\n");
-        out += &format!(
-            "Service:       {}\n",
-            match (&r.service_name, &r.pod_dns_pattern) {
-                (Some(s), Some(p)) => format!("{s} (headless) -> {p}"),
-                _ => "<none>".into(),
-            }
-        );
-        out += &format!(
-            "PVC retention: whenDeleted {}, whenScaled {}\n",
-            r.pvc_retention_policy.when_deleted, r.pvc_retention_policy.when_scaled
-        );
-        if r.observed_generation.is_none_or(|o| o < r.generation) {
-            out += &style.paint(
-                &format!(
-                    "Note:          status describes generation {} of {}; the controller has not caught up yet\n",
-                    r.observed_generation.map_or("<none>".into(), |o| o.to_string()),
-                    r.generation
-                ),
-                Tone::Warn,
-            );
-        }
-        out.push('\n');
-    }
-    let mut headers = vec![
-        "ORDINAL", "POD", "READY", "STATUS", "RESTARTS", "REVISION", "NODE", "PVC", "PV", "AGE",
-    ];
-    if wide {
-        headers.extend(["CAPACITY", "STORAGECLASS", "DNS"]);
-    }
-    let rows = r
-        .pods
-        .iter()
-        .map(|p| {
-            let mut ordinal = p.ordinal.to_string();
-            if !p.in_range {
-                ordinal += " (leaving)";
-            }
-            let status_tone = match p.status.as_str() {
-                "Running" if p.ready => Tone::Good,
-                "Running" | "Pending" | "ContainerCreating" | "Terminating" => Tone::Warn,
-                "<none>" => Tone::Dim,
-                _ => Tone::Bad,
-            };
-            let revision = match (&p.revision, p.revision_state) {
-                (Some(h), Some("update")) if r.current_revision != r.update_revision => format!("{h} (update)"),
-                (Some(h), Some("current")) => format!("{h} (current)"),
-                (Some(h), Some("other")) => format!("{h} (old)"),
-                (Some(h), _) => h.clone(),
-                (None, _) => "<none>".into(),
-            };
-            let join = |f: &dyn Fn(&ClaimStatus) -> String| {
-                if p.claims.is_empty() {
-                    "<none>".to_string()
-                } else {
-                    p.claims.iter().map(f).collect::<Vec<_>>().join(",")
-                }
-            };
-            let pvc = join(&|c| {
-                if c.phase == "Missing" {
-                    format!("{} (missing)", c.name)
-                } else {
-                    c.name.clone()
-                }
-            });
-            let pv = join(&|c| match (&c.volume, c.phase.as_str()) {
-                (Some(v), "Bound") => v.clone(),
-                (_, "Missing") => "<none>".into(),
-                (_, phase) => phase.to_string(),
-            });
-            let claim_tone = if p.claims.iter().all(|c| c.phase == "Bound") {
-                Tone::Plain
-            } else {
-                Tone::Warn
-            };
-            let mut row = vec![
-                Cell::new(ordinal),
-                Cell::new(&p.pod),
-                Cell::new(&p.ready_containers),
-                style.cell(&p.status, status_tone),
-                Cell::new(p.restarts),
-                Cell::new(revision),
-                Cell::new(p.node.as_deref().unwrap_or("<none>")),
-                style.cell(pvc, claim_tone),
-                style.cell(pv, claim_tone),
-                Cell::new(age(p.age_seconds)),
-            ];
-            if wide {
-                row.push(Cell::new(join(&|c| {
-                    c.capacity.clone().unwrap_or_else(|| "<none>".into())
-                })));
-                row.push(Cell::new(join(&|c| {
-                    c.storage_class.clone().unwrap_or_else(|| "<none>".into())
-                })));
-                row.push(Cell::new(p.dns_name.as_deref().unwrap_or("<none>")));
-            }
-            row
-        })
-        .collect();
-    out += &render::table(&headers, rows, global.no_headers);
-    out
-}
-
-fn render_summaries(items: &[Summary], all_namespaces: bool, global: &GlobalArgs, style: Style) -> String {
-    let mut headers = vec![];
-    if all_namespaces {
-        headers.push("NAMESPACE");
-    }
-    headers.extend([
-        "NAME",
-        "READY",
-        "UP-TO-DATE",
-        "AVAILABLE",
-        "ORDINALS",
-        "STRATEGY",
-        "POLICY",
-        "CLAIMS",
-        "STATE",
-        "AGE",
-    ]);
-    if global.output == OutputFormat::Wide {
-        headers.push("RETENTION");
-    }
-    let rows = items
-        .iter()
-        .map(|s| {
-            let mut row = vec![];
-            if all_namespaces {
-                row.push(Cell::new(&s.namespace));
-            }
-            let c = &s.replicas;
-            row.extend([
-                Cell::new(&s.name),
-                Cell::new(format!("{}/{}", c.ready, c.desired)),
-                Cell::new(c.updated),
-                Cell::new(c.available),
-                Cell::new(if s.ordinals.end > s.ordinals.start {
-                    format!("{}..{}", s.ordinals.start, s.ordinals.end - 1)
-                } else {
-                    "none".into()
-                }),
-                Cell::new(match s.update_strategy.type_.as_str() {
-                    "RollingUpdate" if s.update_strategy.partition > 0 => {
-                        format!("RollingUpdate(partition={})", s.update_strategy.partition)
-                    }
-                    other => other.to_string(),
-                }),
-                Cell::new(&s.pod_management_policy),
-                Cell::new(if s.claim_templates.is_empty() {
-                    "<none>".into()
-                } else {
-                    s.claim_templates.join(",")
-                }),
-                style.cell(s.state, state_tone(s.state)),
-                Cell::new(age(s.age_seconds)),
-            ]);
-            if global.output == OutputFormat::Wide {
-                row.push(Cell::new(format!(
-                    "deleted={},scaled={}",
-                    s.pvc_retention_policy.when_deleted, s.pvc_retention_policy.when_scaled
-                )));
-            }
-            row
-        })
-        .collect();
-    render::table(&headers, rows, global.no_headers)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn sts() -> StatefulSet {
-        serde_json::from_value(json!({
-            "metadata": {"name": "web", "namespace": "default", "generation": 1},
-            "spec": {"replicas": 3, "serviceName": "nginx", "ordinals": {"start": 1},
-                "selector": {"matchLabels": {"app": "nginx"}}, "template": {},
-                "volumeClaimTemplates": [{"metadata": {"name": "data"}}]},
-            "status": {"observedGeneration": 1, "replicas": 2, "readyReplicas": 2, "currentRevision": "web-a", "updateRevision": "web-a"}
-        }))
-        .unwrap()
-    }
-
-    fn pod(name: &str, ready: bool) -> Pod {
-        serde_json::from_value(json!({
-            "metadata": {"name": name, "labels": {"controller-revision-hash": "web-a"}, "creationTimestamp": "2026-11-22T03:00:00Z"},
-            "spec": {"containers": [{"name": "nginx"}], "nodeName": "n1",
-                "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": format!("data-{name}")}}]},
-            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": if ready {"True"} else {"False"}}],
-                "containerStatuses": [{"name": "nginx", "ready": ready, "restartCount": 1, "image": "", "imageID": "", "state": {"running": {}}}]}
-        }))
-        .unwrap()
-    }
-
-    fn pvc(name: &str, phase: &str, volume: Option<&str>) -> PersistentVolumeClaim {
-        serde_json::from_value(json!({
-            "metadata": {"name": name},
-            "spec": {"volumeName": volume, "storageClassName": "standard"},
-            "status": {"phase": phase, "capacity": {"storage": "1Gi"}}
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn rows_per_ordinal_with_missing_and_strays() {
-        let now: jiff::Timestamp = "2026-11-22T03:05:00Z".parse().unwrap();
-        // Ordinals 1..=3; pod 3 missing, pod 0 (outside the range) still present, web-10 belongs to no ordinal here.
-        let pods_in = [
-            pod("web-1", true),
-            pod("web-2", false),
-            pod("web-0", true),
-            pod("web-10", true),
-        ];
-        let pvcs = [
-            pvc("data-web-1", "Bound", Some("pv-1")),
-            pvc("data-web-2", "Pending", None),
-            pvc("data-web-10", "Bound", Some("pv-10")),
-        ];
-        let r = build(&sts(), &pods_in, &pvcs, now);
-        let got: Vec<(i32, bool, bool, &str)> = r
-            .pods
-            .iter()
-            .map(|p| (p.ordinal, p.exists, p.in_range, p.status.as_str()))
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                (1, true, true, "Running"),
-                (2, true, true, "Running"),
-                (3, false, true, "<none>"),
-                (0, true, false, "Running"),
-                (10, true, false, "Running")
-            ]
-        );
-        assert_eq!(r.pods[0].claims[0].volume.as_deref(), Some("pv-1"));
-        assert_eq!(r.pods[1].claims[0].phase, "Pending");
-        assert_eq!(r.pods[2].claims[0].phase, "Missing");
-        assert_eq!(r.pods[0].age_seconds, Some(300));
-        assert_eq!(
-            r.pods[0].dns_name.as_deref(),
-            Some("web-1.nginx.default.svc.cluster.local")
-        );
-        assert_eq!(r.pods[0].revision_state, Some("update"));
-        assert!(!r.pods[1].ready);
-    }
-}
+mod tests;
