@@ -37,7 +37,7 @@ impl Ctx<'_> {
                 continue;
             }
             self.live
-                .line(&format!("{pod}: removing the marker {path} (PVC {})", m.pvc));
+                .status(&format!("{pod}: removing the marker {path} (PVC {})", m.pvc));
             let ok = matches!(
                 self.exec(pod, container, &["rm", "-f", &path]).await,
                 Ok(out) if out.success()

@@ -48,7 +48,7 @@ impl Ctx<'_> {
             let e = CliError::new(e.kind, format!("{}{nothing}{}", e.message, remaining_note(drill)));
             return Err(e);
         }
-        self.live.line(&format!(
+        self.live.status(&format!(
             "{} {} (uid {}); waiting for its replacement to be Running and Ready",
             if self.args.evict { "evicted" } else { "deleted" },
             plan.pod,
@@ -81,7 +81,7 @@ impl Ctx<'_> {
         drill.new_uid = tracker.new_uid().map(str::to_string);
         drill.new_node = tracker.latest.as_ref().and_then(pods::node).map(str::to_string);
         drill.state = tracker.describe();
-        self.live.finish();
+        self.live.clear();
         if let Err(e) = waited {
             // Timed out or interrupted: clean up if the new pod can run commands.
             let reachable = tracker.new_uid().is_some()
@@ -170,7 +170,7 @@ impl Ctx<'_> {
                 }
                 () = connection::answered(&self.kube.client), if conn.is_lost() => {
                     if let Some(n) = conn.restored(Timestamp::now(), false) {
-                        self.live.note(&n.line());
+                        self.live.print(&n.line());
                     }
                     continue;
                 }
@@ -188,7 +188,7 @@ impl Ctx<'_> {
                 Ok(Some(watcher::Event::InitDone)) => {
                     in_init = false;
                     if let Some(n) = conn.restored(Timestamp::now(), true) {
-                        self.live.note(&n.line());
+                        self.live.print(&n.line());
                     }
                     Some(init_seen.take())
                 }
@@ -207,7 +207,7 @@ impl Ctx<'_> {
                         return Err(err);
                     }
                     if let Some(n) = conn.on_error(Timestamp::now(), &e) {
-                        self.live.note(&n.line());
+                        self.live.print(&n.line());
                     }
                     if self.kube.verbose > 0 {
                         crate::errln!("watch error (retrying): {e}");
@@ -219,7 +219,10 @@ impl Ctx<'_> {
             if let Some(obs) = observed {
                 let at = started.elapsed();
                 for phase in tracker.observe(obs.as_ref(), at) {
-                    self.live.phase(&tracker.pod, phase, at);
+                    self.live.step(
+                        &format!("{}: {} (+{:.1}s)", tracker.pod, phase.label(), at.as_secs_f64()),
+                        &format!("{}: {}", tracker.pod, phase.label()),
+                    );
                 }
                 if tracker.done() {
                     return Ok(());

@@ -13,7 +13,6 @@
 mod cleanup;
 mod delete;
 mod drill;
-mod live;
 mod mark;
 mod plan;
 mod read_back;
@@ -34,7 +33,7 @@ use crate::model::persistence::{self, Verdict};
 use crate::model::statefulset::Facts;
 use crate::render::{self, Style};
 
-use live::VerifyLive;
+use crate::render::live::{LiveView, Sink};
 use plan::{DrillPlan, planned, refusal};
 use report::{MarkerLeft, VerifyOutcome, VerifyReport};
 
@@ -137,7 +136,7 @@ struct Ctx<'a> {
     global: &'a GlobalArgs,
     intr: Interrupt,
     style: Style,
-    live: VerifyLive,
+    live: LiveView,
 }
 
 pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<()> {
@@ -151,7 +150,11 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<()> {
         global,
         intr,
         style: Style::from_args(global),
-        live: VerifyLive::new(!render::is_structured(global.output) && std::io::stderr().is_terminal()),
+        live: LiveView::open(
+            Sink::Stderr,
+            !render::is_structured(global.output),
+            crate::render::Style::from_args(global),
+        ),
     };
     ctx.run().await
 }
