@@ -479,6 +479,52 @@ pub enum RolloutAction {
     /// List the StatefulSet's revisions: number, hash, age, images, change-cause, current/update
     #[command(after_help = HISTORY_EXAMPLES)]
     History(HistoryArgs),
+    /// Revert a broken rollout and delete the pods the controller will not replace (Forced rollback)
+    #[command(after_help = UNDO_EXAMPLES)]
+    Undo(UndoArgs),
+}
+
+const UNDO_EXAMPLES: &str = "\
+Examples:
+  # See what would happen: the revision it goes back to and why, the pods it would delete
+  kubectl sts rollout undo web --dry-run
+
+  # Revert to the last fully rolled-out revision, delete the stuck pods, follow to settled
+  kubectl sts rollout undo web --yes
+
+  # Go back to a given revision (numbers from `kubectl sts rollout history web`)
+  kubectl sts rollout undo web --to-revision 3
+
+Without --to-revision the target is status.currentRevision while a rollout is in flight
+(the last revision the controller rolled out to every ordinal), else the one before the
+latest. Under OrderedReady the controller never replaces a pod that did not become Ready
+at the bad revision (kubernetes/kubernetes#67250): those, once not Ready for
+--stuck-after, are deleted (UID precondition), lowest ordinal first. A Ready pod is never
+deleted, nor one below the partition, nor a PVC; Parallel needs no delete; under OnDelete
+every pod at the bad revision is planned and only the stuck ones are deleted.
+
+Exit codes: 0 settled at the target; 1 still stuck (or not confirmed); 2 bad input (no such
+revision); 3 API error or a permission missing (checked before any change); 4 --timeout;
+130 Ctrl-C (the rollout goes on in the cluster).";
+
+#[derive(Debug, Args)]
+pub struct UndoArgs {
+    /// The StatefulSet whose rollout to revert
+    pub name: String,
+    /// The revision to go back to (default: the last fully rolled-out one)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
+    pub to_revision: Option<i64>,
+    /// A pod at a bad revision is deleted once it has not been Ready for this long: 30s, 2m
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_positive_duration)]
+    pub stuck_after: Duration,
+    /// Show the plan; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Don't ask for confirmation (required without a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub trace: TraceArgs,
 }
 
 const HISTORY_EXAMPLES: &str = "\

@@ -141,6 +141,9 @@ pub struct PodStep {
     pub status: String,
     /// How long it has not been Ready (None when Ready).
     pub not_ready_seconds: Option<f64>,
+    /// Delete only after this many more seconds (when it has not been Ready for
+    /// `--stuck-after` yet), unless it becomes Ready meanwhile.
+    pub delete_after_seconds: Option<f64>,
     pub action: PodAction,
     pub reason: String,
 }
@@ -268,11 +271,12 @@ pub fn plan_pods(sts: &StatefulSet, pods_in: &[Pod], good: &str, now: Timestamp,
                 )
             } else if not_ready_seconds.unwrap_or(0.0) < stuck_after.as_secs_f64() {
                 (
-                    PodAction::Leave,
+                    PodAction::Delete,
                     format!(
-                        "not Ready for {:.0}s only (under --stuck-after {}s): it may still be starting; re-run if it stays stuck",
+                        "{} at the bad revision, not Ready for {:.1}s: deleted once it has been for --stuck-after ({}), unless it becomes Ready",
+                        pods::status_reason(p),
                         not_ready_seconds.unwrap_or(0.0),
-                        stuck_after.as_secs()
+                        super::duration::human_duration(stuck_after)
                     ),
                 )
             } else {
@@ -292,6 +296,10 @@ pub fn plan_pods(sts: &StatefulSet, pods_in: &[Pod], good: &str, now: Timestamp,
                 ready,
                 status: pods::status_reason(p),
                 not_ready_seconds: not_ready_seconds.map(|s| (s * 10.0).round() / 10.0),
+                delete_after_seconds: (action == PodAction::Delete)
+                    .then(|| stuck_after.as_secs_f64() - not_ready_seconds.unwrap_or(0.0))
+                    .filter(|s| *s > 0.0)
+                    .map(|s| (s * 10.0).round() / 10.0),
                 action,
                 reason,
                 pod,
@@ -429,6 +437,7 @@ mod tests {
             "{:?}",
             plan.steps[0]
         );
+        assert_eq!(plan.steps[0].delete_after_seconds, None);
         assert!(plan.notes[0].contains("OrderedReady"));
     }
 
@@ -441,13 +450,19 @@ mod tests {
             pod(2, "web-bad", false, "ContainerCreating", JUST_NOW),
         ];
         let plan = plan_pods(&s, &pods, "web-good", now(), Duration::from_secs(30));
-        assert_eq!(plan.deletes().count(), 0, "{plan:?}");
         assert!(plan.steps[0].reason.contains("below the partition"));
         assert!(plan.steps[1].reason.starts_with("Ready"));
+        // Not stuck for long enough yet: deleted only once it has been, 20 s from now.
+        let deletes: Vec<&PodStep> = plan.deletes().collect();
+        assert_eq!(deletes.len(), 1, "{plan:?}");
+        assert_eq!(
+            (deletes[0].pod.as_str(), deletes[0].delete_after_seconds),
+            ("web-2", Some(20.0))
+        );
         assert!(
-            plan.steps[2].reason.contains("under --stuck-after 30s"),
+            deletes[0].reason.contains("once it has been for --stuck-after (30s)"),
             "{}",
-            plan.steps[2].reason
+            deletes[0].reason
         );
         assert!(plan.notes.iter().any(|n| n.contains("partition 1")));
     }

@@ -12,6 +12,7 @@ mod history;
 mod render;
 mod report;
 mod restart;
+mod undo;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
@@ -34,13 +35,16 @@ use render::render_report;
 use report::{RolloutOutcome, build_report};
 use restart::RestartInfo;
 pub use restart::restart;
+use undo::UndoInfo;
 
 pub const API_VERSION: &str = "kubectl-sts/v1";
 
 /// `kubectl sts rollout [history] STS`.
 pub async fn run(global: &GlobalArgs, args: &RolloutArgs) -> Result<()> {
-    if let Some(RolloutAction::History(h)) = &args.action {
-        return history(global, h).await;
+    match &args.action {
+        Some(RolloutAction::History(h)) => return history(global, h).await,
+        Some(RolloutAction::Undo(u)) => return undo::undo(global, u).await,
+        None => {}
     }
     let name = args
         .name
@@ -50,7 +54,7 @@ pub async fn run(global: &GlobalArgs, args: &RolloutArgs) -> Result<()> {
     let ns = kube.namespace.clone();
     let sts = gather::statefulset(&kube, &ns, name).await?;
     let revs = revisions_of(&kube, &sts).await;
-    follow_and_report(&kube, global, &args.trace, &sts, revs, None).await
+    follow_and_report(&kube, global, &args.trace, &sts, revs, Change::None).await
 }
 
 /// The StatefulSet's ControllerRevisions (by its selector, then owner). Used to
@@ -75,13 +79,20 @@ pub struct Meta {
     pub context: String,
 }
 
+/// What the command changed before following the rollout (it goes into the report).
+enum Change {
+    None,
+    Restart(RestartInfo),
+    Undo(Box<UndoInfo>),
+}
+
 async fn follow_and_report(
     kube: &Kube,
     global: &GlobalArgs,
     targs: &TraceArgs,
     sts: &StatefulSet,
     revs: std::result::Result<Vec<ControllerRevision>, CliError>,
-    restart: Option<RestartInfo>,
+    change: Change,
 ) -> Result<()> {
     let ns = sts.metadata.namespace.clone().unwrap_or_else(|| kube.namespace.clone());
     let name = sts.metadata.name.clone().unwrap_or_default();
@@ -99,6 +110,11 @@ async fn follow_and_report(
     let revs = revs.unwrap_or_default();
     let mut trace = Trace::new(sts, &revs, started);
     let view = LiveView::open(Sink::beside_report(structured), !targs.no_wait, style);
+    let (restart, undo) = match change {
+        Change::None => (None, None),
+        Change::Restart(r) => (Some(r), None),
+        Change::Undo(u) => (None, Some(u)),
+    };
     if let Some(r) = &restart {
         view.note(
             started,
@@ -124,7 +140,7 @@ async fn follow_and_report(
     };
     view.clear();
     let finished = Timestamp::now();
-    let report = build_report(kube, &trace, outcome, restart, started, finished);
+    let report = build_report(kube, &trace, outcome, restart, undo, started, finished);
     if structured {
         crate::out!("{}", crate::render::structured(&report, global.output)?);
     } else {

@@ -4,6 +4,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::restart::RestartInfo;
+use super::undo::UndoInfo;
 use super::{API_VERSION, Meta};
 use crate::kubeconfig::Kube;
 use crate::model::revisions::{OrdinalState, OrdinalTrace, RolloutSpec, Trace, TraceEvent};
@@ -64,6 +65,9 @@ pub struct RolloutReport {
     pub waiting_for_manual_delete: Vec<String>,
     pub stuck: Option<StuckReport>,
     pub restart: Option<RestartInfo>,
+    /// `rollout undo`: the revision it went back to, the plan, what it deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undo: Option<Box<UndoInfo>>,
     /// Every change observed, oldest first: the same as the live lines.
     pub events: Vec<TraceEvent>,
 }
@@ -73,6 +77,7 @@ pub(super) fn build_report(
     trace: &Trace,
     outcome: RolloutOutcome,
     restart: Option<RestartInfo>,
+    undo: Option<Box<UndoInfo>>,
     started: Timestamp,
     finished: Timestamp,
 ) -> RolloutReport {
@@ -122,7 +127,7 @@ pub(super) fn build_report(
     };
     RolloutReport {
         api_version: API_VERSION,
-        kind: "RolloutTrace",
+        kind: if undo.is_some() { "RolloutUndo" } else { "RolloutTrace" },
         metadata: Meta {
             name: trace.name.clone(),
             namespace: trace.namespace.clone(),
@@ -144,6 +149,7 @@ pub(super) fn build_report(
             .collect(),
         stuck,
         restart,
+        undo,
         events: trace.events.clone(),
     }
 }

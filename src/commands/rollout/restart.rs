@@ -7,7 +7,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{Api, Patch, PatchParams};
 use serde::Serialize;
 
-use super::{API_VERSION, follow_and_report, revisions_of};
+use super::{API_VERSION, Change, follow_and_report, revisions_of};
 use crate::cli::{GlobalArgs, RestartArgs};
 use crate::confirm::confirm;
 use crate::error::{CliError, Result, Target};
@@ -100,5 +100,5 @@ pub async fn restart(global: &GlobalArgs, args: &RestartArgs) -> Result<()> {
         )
         .await?;
     let revs = revisions_of(&kube, &patched).await;
-    follow_and_report(&kube, global, &args.trace, &patched, revs, Some(info)).await
+    follow_and_report(&kube, global, &args.trace, &patched, revs, Change::Restart(info)).await
 }
