@@ -536,3 +536,42 @@ async fn broken_rollout_with_readiness_probe_takes_down_one() {
     assert_eq!(bad, vec!["web-2".to_string()]);
     assert!(!web0_deleted);
 }
+
+#[tokio::test]
+async fn ignored_sigterm_is_killed_earlier_when_the_grace_period_is_shortened() {
+    let h = start();
+    let mut s = with("deaf", json!({annotations::IGNORE_SIGTERM: "true"}));
+    s["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = json!(30);
+    h.create_sts(s);
+    h.wait_ready(&["deaf-0"]).await;
+    let key = Key::new("pods", NS, "deaf-0");
+    let uid = h.get("pods", "deaf-0").unwrap()["metadata"]["uid"].clone();
+    let before = tokio::time::Instant::now();
+    h.store().delete(&key, None, None, None).unwrap();
+    let p = h.get("pods", "deaf-0").unwrap();
+    assert_eq!(p["metadata"]["deletionGracePeriodSeconds"], 30);
+    assert!(ready(&p), "still Ready while ignoring SIGTERM");
+    let mut rx = h.store().subscribe();
+    h.store().delete(&key, Some(1), None, None).unwrap();
+    let deadline = h.get("pods", "deaf-0").unwrap()["metadata"]["deletionTimestamp"].clone();
+    let until = tokio::time::Instant::now() + TIMEOUT;
+    let t = loop {
+        let ev = tokio::time::timeout_at(until, rx.recv()).await.unwrap().unwrap();
+        if ev.key != key || ev.object["metadata"]["uid"] != uid {
+            continue;
+        }
+        let t = &ev.object["status"]["containerStatuses"][0]["state"]["terminated"];
+        if t.is_object() {
+            break t.clone();
+        }
+    };
+    // Killed at the new deadline, one second after the delete: not at once, not after 30 s.
+    let took = before.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+    assert_eq!(t["exitCode"], 137);
+    assert_eq!(t["reason"], "Error");
+    assert_eq!(t["finishedAt"], deadline);
+}

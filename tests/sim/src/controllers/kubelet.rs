@@ -942,12 +942,15 @@ impl Worker {
     /// second delete, `--grace-period=0 --force`) cuts the wait short.
     async fn kill_at_deadline(&mut self, pod: &Value, grace: i64) {
         let store = self.ctx().store.clone();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(grace as u64);
+        let since = tokio::time::Instant::now();
         loop {
             let Some(p) = self.current() else { return };
-            if p["metadata"]["deletionGracePeriodSeconds"].as_i64().unwrap_or(grace) < grace {
-                break;
-            }
+            // The deadline follows the grace period, which a second delete may shorten.
+            let g = p["metadata"]["deletionGracePeriodSeconds"]
+                .as_i64()
+                .unwrap_or(grace)
+                .max(0);
+            let deadline = since + Duration::from_secs(g as u64);
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => break,
                 r = self.rx.changed() => if r.is_err() { return },
