@@ -65,9 +65,11 @@ pub const MOUNT_FAIL: &str = "sts-sim.dev/mount-fail";
 pub const TOKEN_MOUNT_FLAKE: &str = "sts-sim.dev/token-mount-flake";
 /// Text a [`CRASH_LOOP`] container writes to its log (a newline added) before each exit.
 pub const CRASH_MESSAGE: &str = "sts-sim.dev/crash-message";
-/// A duration (default `"200ms"`): how long a [`CRASH_LOOP`] container runs before it
-/// exits. A container without a readiness probe is Ready meanwhile, as the kubelet
-/// reports it, so an OrderedReady rollout can move on past a crashing pod.
+/// A duration: a [`CRASH_LOOP`] container is reported running that long before each
+/// exit. A container without a readiness probe is Ready meanwhile, as the kubelet
+/// reports it, so an OrderedReady rollout moves on past a crashing pod (a crash-on-start
+/// template takes down two ordinals). Without it the container exits before the kubelet
+/// reports it running, and is never Ready.
 pub const CRASH_AFTER: &str = "sts-sim.dev/crash-after";
 
 /// Every annotation above, for docs and validation.

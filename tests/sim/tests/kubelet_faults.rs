@@ -387,7 +387,10 @@ fn restarts(p: &Value) -> i64 {
 async fn crash_loop_is_briefly_ready_then_backs_off() {
     let h = start();
     let mut rx = h.store().subscribe();
-    h.create_sts(with("crash", json!({annotations::CRASH_LOOP: "2"})));
+    h.create_sts(with(
+        "crash",
+        json!({annotations::CRASH_LOOP: "2", annotations::CRASH_AFTER: "200ms"}),
+    ));
     // Record the pod's states until it has restarted twice.
     let mut seen: Vec<(bool, String, i64)> = Vec::new();
     let deadline = tokio::time::Instant::now() + TIMEOUT;
@@ -447,7 +450,10 @@ async fn crash_loop_is_briefly_ready_then_backs_off() {
 #[tokio::test]
 async fn crash_loop_with_a_readiness_probe_is_never_ready() {
     let h = start();
-    let mut s = with("probed", json!({annotations::CRASH_LOOP: "true"}));
+    let mut s = with(
+        "probed",
+        json!({annotations::CRASH_LOOP: "true", annotations::CRASH_AFTER: "200ms"}),
+    );
     s["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = json!({"tcpSocket": {"port": 80}});
     let mut rx = h.store().subscribe();
     h.create_sts(s);
@@ -491,7 +497,8 @@ async fn broken_rollout(probe: bool) -> (Vec<String>, bool) {
     let mut rx = h.store().subscribe();
     h.edit_sts("web", |s| {
         let t = &mut s["spec"]["template"];
-        t["metadata"]["annotations"] = json!({annotations::CRASH_LOOP: "2", annotations::CRASH_MESSAGE: "boom"});
+        t["metadata"]["annotations"] = json!({annotations::CRASH_LOOP: "2", annotations::CRASH_AFTER: "200ms",
+                                              annotations::CRASH_MESSAGE: "boom"});
         if probe {
             t["spec"]["containers"][0]["readinessProbe"] = json!({"tcpSocket": {"port": 80}});
         }
@@ -574,4 +581,27 @@ async fn ignored_sigterm_is_killed_earlier_when_the_grace_period_is_shortened() 
     assert_eq!(t["exitCode"], 137);
     assert_eq!(t["reason"], "Error");
     assert_eq!(t["finishedAt"], deadline);
+}
+
+#[tokio::test]
+async fn crash_loop_without_crash_after_is_never_running_or_ready() {
+    let h = start();
+    let mut rx = h.store().subscribe();
+    h.create_sts(with("instant", json!({annotations::CRASH_LOOP: "true"})));
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let ev = tokio::time::timeout_at(deadline, rx.recv()).await.unwrap().unwrap();
+        if ev.key.name != "instant-0" || ev.key.plural != "pods" {
+            continue;
+        }
+        assert!(!ready(&ev.object));
+        assert!(!running(&ev.object), "reported running: {}", ev.object["status"]);
+        if restarts(&ev.object) >= 2 && waiting_reason(&ev.object).as_deref() == Some("CrashLoopBackOff") {
+            break;
+        }
+    }
+}
+
+fn running(p: &Value) -> bool {
+    p["status"]["containerStatuses"][0]["state"]["running"].is_object()
 }

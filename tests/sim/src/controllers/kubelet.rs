@@ -763,9 +763,10 @@ impl Worker {
     /// The containers exit with `code` shortly after each start, as a kubelet records it
     /// (kuberuntime_manager.go computePodActions/doBackOff, kubelet_pods.go
     /// convertToAPIContainerStatuses):
-    /// - each instance is `running` for [`annotations::CRASH_AFTER`]; a container
-    ///   without a readiness probe is Ready meanwhile (the brief Ready blip), so the pod
-    ///   is Ready=True for that moment;
+    /// - with [`annotations::CRASH_AFTER`], each instance is reported `running` that
+    ///   long; a container without a readiness probe is Ready meanwhile (the brief Ready
+    ///   blip), so the pod is Ready=True for that moment. Without it the container exits
+    ///   before the kubelet reports it running (as a crash-on-start often does);
     /// - it writes [`annotations::CRASH_MESSAGE`] to its log and exits: `terminated`
     ///   (reason `Error`), Ready=False;
     /// - the first restart is immediate (no back-off entry yet); after each later exit
@@ -778,7 +779,7 @@ impl Worker {
         let mut last: Vec<Value> = Vec::new();
         loop {
             let pod = self.check()?;
-            let run_for = delay(&pod, annotations::CRASH_AFTER, Duration::from_millis(200));
+            let run_for = ann(&pod, annotations::CRASH_AFTER).and_then(annotations::parse_duration);
             let message = ann(&pod, annotations::CRASH_MESSAGE).map(str::to_string);
             self.start_events(&pod, pulled);
             pulled = false;
@@ -787,8 +788,9 @@ impl Worker {
             let ready: Vec<bool> = containers(&pod).iter().map(|c| c["readinessProbe"].is_null()).collect();
             let all_ready = ready.iter().all(|r| *r);
             let prev = last.clone();
-            self.write(|p| {
-                let statuses: Vec<Value> = containers(p)
+            if let Some(run_for) = run_for {
+                self.write(|p| {
+                    let statuses: Vec<Value> = containers(p)
                     .iter()
                     .enumerate()
                     .map(|(i, c)| {
@@ -800,16 +802,17 @@ impl Worker {
                                "containerID": ids.get(i), "started": true})
                     })
                     .collect();
-                let st = &mut p["status"];
-                st["phase"] = json!("Running");
-                st["podIP"] = json!(ip);
-                st["podIPs"] = json!([{"ip": ip}]);
-                st["containerStatuses"] = Value::Array(statuses);
-                if all_ready {
-                    set_ready_conditions(st, &started);
-                }
-            });
-            self.pause(run_for).await?;
+                    let st = &mut p["status"];
+                    st["phase"] = json!("Running");
+                    st["podIP"] = json!(ip);
+                    st["podIPs"] = json!([{"ip": ip}]);
+                    st["containerStatuses"] = Value::Array(statuses);
+                    if all_ready {
+                        set_ready_conditions(st, &started);
+                    }
+                });
+                self.pause(run_for).await?;
+            }
             let pod = self.check()?;
             if let Some(m) = &message {
                 for id in &ids {
@@ -825,16 +828,27 @@ impl Worker {
                 })
                 .collect();
             let exited = last.clone();
+            let ids_now = ids.clone();
             self.write(|p| {
                 let msg = unready_message(p);
-                if let Some(cs) = p["status"]["containerStatuses"].as_array_mut() {
-                    for (c, t) in cs.iter_mut().zip(&exited) {
-                        c["state"] = json!({"terminated": t});
-                        c["ready"] = json!(false);
-                        c["started"] = json!(false);
-                    }
-                }
-                set_unready_conditions(&mut p["status"], &finished, &msg);
+                let statuses: Vec<Value> = containers(p)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let image = c["image"].as_str().unwrap_or("");
+                        let last_state = prev.get(i).map_or(json!({}), |t| json!({"terminated": t}));
+                        json!({"name": c["name"], "state": {"terminated": exited.get(i)}, "lastState": last_state,
+                               "ready": false, "restartCount": restarts, "image": image_ref(image),
+                               "imageID": format!("sha256:{}", hex64(&image_ref(image))),
+                               "containerID": ids_now.get(i), "started": false})
+                    })
+                    .collect();
+                let st = &mut p["status"];
+                st["phase"] = json!("Running");
+                st["podIP"] = json!(ip);
+                st["podIPs"] = json!([{"ip": ip}]);
+                st["containerStatuses"] = Value::Array(statuses);
+                set_unready_conditions(st, &finished, &msg);
             });
             if restarts > 0 {
                 // Back-off: 10s << (exits in back-off - 1), capped at 300s (the kubelet's);
