@@ -123,6 +123,16 @@ async fn log_subresource_previous_tail_limit_container() {
         ..LogParams::default()
     };
     assert_eq!(pods.logs("crash-0", &limit).await.unwrap(), "star");
+    let stamped = LogParams {
+        previous: true,
+        tail_lines: Some(1),
+        timestamps: true,
+        ..LogParams::default()
+    };
+    let line = pods.logs("crash-0", &stamped).await.unwrap();
+    let (t, rest) = line.split_once(' ').unwrap();
+    assert_eq!(rest, "boom: config missing\n");
+    assert!(t.parse::<jiff::Timestamp>().is_ok() && t.ends_with('Z'), "{line}");
     // Exited: without previous the last exited instance's log.
     pod_until(&sim, "crash-0", "exited again", |p| {
         p["status"]["containerStatuses"][0]["state"]["terminated"].is_object()
