@@ -37,6 +37,41 @@ pub const START_DELAY: &str = "sts-sim.dev/start-delay";
 pub const READY_DELAY: &str = "sts-sim.dev/ready-delay";
 pub const TERMINATION_DELAY: &str = "sts-sim.dev/termination-delay";
 
+// Kubelet behaviour: termination, image pulls, volumes, container logs.
+
+/// `"true"`: the containers ignore SIGTERM. A delete takes the whole grace period: the
+/// pod stays running (Ready) with its deletionTimestamp, then at the deadline each
+/// container is killed: `terminated`, exit code 137, reason `Error`, `finishedAt` at
+/// the deadline (as watch-pods-sigterm-ignored.jsonl of a v1.26 server).
+pub const IGNORE_SIGTERM: &str = "sts-sim.dev/ignore-sigterm";
+/// A duration (`"1.5s"`, `"800ms"`): the image is not on the node and pulling it takes
+/// that long (`Pulling`, then `Pulled` "Successfully pulled image ... in 1.5s"); the
+/// containers wait in `ContainerCreating` meanwhile. Without it the image is already
+/// present (`Pulled` "Container image ... already present on machine").
+pub const IMAGE_PULL_SECONDS: &str = "sts-sim.dev/image-pull-seconds";
+/// A duration or `"forever"`: attaching the pod's persistent volumes fails that long
+/// (`FailedAttachVolume` from the attach/detach controller), the pod stays
+/// `ContainerCreating`; then the attach succeeds (`SuccessfulAttachVolume`).
+pub const ATTACH_FAIL: &str = "sts-sim.dev/attach-fail";
+/// As [`ATTACH_FAIL`], with the `Multi-Attach error` of a ReadWriteOnce volume still
+/// attached to another node.
+pub const MULTI_ATTACH: &str = "sts-sim.dev/multi-attach";
+/// A duration or `"forever"`: mounting the pod's persistent volumes fails that long
+/// (`FailedMount` "MountVolume.SetUp failed for volume ...", then "Unable to attach or
+/// mount volumes: ... timed out waiting for the condition"), `ContainerCreating`.
+pub const MOUNT_FAIL: &str = "sts-sim.dev/mount-fail";
+/// `"true"`: a transient `FailedMount` of the service-account token volume
+/// ("failed to sync configmap cache") when the pod starts, that resolves on its own: noise.
+pub const TOKEN_MOUNT_FLAKE: &str = "sts-sim.dev/token-mount-flake";
+/// Text a [`CRASH_LOOP`] container writes to its log (a newline added) before each exit.
+pub const CRASH_MESSAGE: &str = "sts-sim.dev/crash-message";
+/// A duration: a [`CRASH_LOOP`] container is reported running that long before each
+/// exit. A container without a readiness probe is Ready meanwhile, as the kubelet
+/// reports it, so an OrderedReady rollout moves on past a crashing pod (a crash-on-start
+/// template takes down two ordinals). Without it the container exits before the kubelet
+/// reports it running, and is never Ready.
+pub const CRASH_AFTER: &str = "sts-sim.dev/crash-after";
+
 /// Every annotation above, for docs and validation.
 pub const ALL: &[&str] = &[
     NEVER_READY,
@@ -51,6 +86,15 @@ pub const ALL: &[&str] = &[
     START_DELAY,
     READY_DELAY,
     TERMINATION_DELAY,
+    // kubelet behaviour
+    IGNORE_SIGTERM,
+    IMAGE_PULL_SECONDS,
+    ATTACH_FAIL,
+    MULTI_ATTACH,
+    MOUNT_FAIL,
+    TOKEN_MOUNT_FLAKE,
+    CRASH_MESSAGE,
+    CRASH_AFTER,
 ];
 
 /// Parse a duration annotation value: `"250ms"`, `"2s"`, `"1m"`, or bare seconds.
@@ -69,4 +113,13 @@ pub fn parse_duration(v: &str) -> Option<std::time::Duration> {
         _ => return None,
     };
     Some(std::time::Duration::from_secs_f64(secs))
+}
+
+/// How long a fault with a duration holds: `Some(None)` for `"forever"`, `None` when
+/// the annotation is absent or not a duration.
+pub fn parse_hold(v: Option<&str>) -> Option<Option<std::time::Duration>> {
+    match v?.trim() {
+        "forever" => Some(None),
+        d => parse_duration(d).map(Some),
+    }
 }

@@ -16,6 +16,7 @@ pub mod controllers;
 pub mod error;
 pub mod exec;
 pub mod faults;
+pub mod logs;
 pub mod reqlog;
 pub mod resources;
 pub mod runtime;

@@ -59,6 +59,8 @@ pub struct Runtime {
     stopped: Mutex<HashMap<String, tokio::sync::watch::Sender<bool>>>,
     /// Serialises the one-time build of the busybox image layer in `images/`.
     busybox_lock: Mutex<()>,
+    /// Container logs, per container instance.
+    pub logs: crate::logs::Logs,
 }
 
 /// A container's image as the sandbox sees it.
@@ -151,6 +153,7 @@ impl Runtime {
             exec_counts: Mutex::new(HashMap::new()),
             stopped: Mutex::new(HashMap::new()),
             busybox_lock: Mutex::new(()),
+            logs: crate::logs::Logs::default(),
         })
     }
 
@@ -239,6 +242,7 @@ impl Runtime {
         }
         let _ = std::fs::remove_dir_all(self.pod_dir(pod_uid));
         self.exec_counts.lock().unwrap().remove(pod_uid);
+        self.logs.remove_pod(pod_uid);
         if let Some(tx) = self.stopped.lock().unwrap().remove(pod_uid) {
             let _ = tx.send(true);
         }

@@ -571,7 +571,17 @@ impl Store {
             if grace >= cur {
                 return Ok(old);
             }
-            obj["metadata"]["deletionTimestamp"] = json!(rfc3339_in(grace));
+            // The deadline moves by the difference (BeforeDelete: old deletionTimestamp
+            // - old grace + new grace), so grace 0 gives the time of the first delete
+            // (watch-pods-sigterm-ignored.jsonl).
+            let moved = obj["metadata"]["deletionTimestamp"]
+                .as_str()
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                .map(|t| t + jiff::SignedDuration::from_secs(grace - cur));
+            obj["metadata"]["deletionTimestamp"] = match moved {
+                Some(t) => json!(t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                None => json!(rfc3339_in(grace)),
+            };
             obj["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
             let out = self.commit(&mut inner, EventType::Modified, key.clone(), obj.clone());
             if grace > 0 || has_finalizers(&obj) {

@@ -188,11 +188,13 @@ fn with_fault(name: &str, ann: &str, value: &str) -> Value {
 #[tokio::test]
 async fn crash_loop_fault() {
     let h = start();
+    // Without crash-after the container exits before it is reported running: never Ready.
     h.create_sts(with_fault("crash", annotations::CRASH_LOOP, "3"));
     let p = h
         .wait("restarts", |h| {
             let p = h.get("pods", "crash-0")?;
-            (p["status"]["containerStatuses"][0]["restartCount"].as_i64()? >= 2).then_some(p)
+            let c = &p["status"]["containerStatuses"][0];
+            (c["restartCount"].as_i64()? >= 2 && c["state"]["waiting"].is_object()).then_some(p)
         })
         .await;
     let c = &p["status"]["containerStatuses"][0];

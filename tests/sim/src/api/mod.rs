@@ -6,6 +6,7 @@ pub mod access;
 pub mod defaults;
 pub mod discovery;
 pub mod handlers;
+pub mod logs;
 pub mod openapi;
 pub mod patch;
 pub mod request;
@@ -317,9 +318,9 @@ async fn resource_request(
         (Some("scale"), _) => subresources::scale(ctx, &info, method.as_str(), &ct, &body, q),
         (Some("eviction"), "create") => subresources::evict(ctx, &info, &body),
         (Some("log"), "get") => {
-            return match handlers::get_obj(ctx, &info) {
-                Ok(_) => {
-                    let mut r = Response::new(Body::empty());
+            return match logs::pod_log(ctx, &info, q) {
+                Ok(text) => {
+                    let mut r = Response::new(Body::from(text));
                     r.headers_mut()
                         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
                     r

@@ -296,19 +296,26 @@ impl Worker {
         let start_delay = delay(&pod, annotations::START_DELAY, self.ctx().config.pod_start_delay);
         let ready_delay = delay(&pod, annotations::READY_DELAY, self.ctx().config.pod_ready_delay);
         self.container_creating();
+        let pod = self.check()?;
+        if flag(&pod, annotations::TOKEN_MOUNT_FLAKE) {
+            self.token_mount_flake(&pod);
+        }
+        self.volume_faults().await?;
         self.pause(start_delay).await?;
         let pod = self.check()?;
         if flag(&pod, annotations::IMAGE_PULL_FAIL) {
             return self.image_pull_backoff().await;
         }
+        let pulled = self.pull_images().await?;
+        let pod = self.check()?;
         self.prepare_volumes(&pod).await;
         if let Some(code) = ann(&pod, annotations::CRASH_LOOP).filter(|v| *v != "false") {
             let code: i64 = code.parse().unwrap_or(2);
-            return self.crash_loop(code).await;
+            return self.crash_loop(code, pulled).await;
         }
         let never_ready = flag(&pod, annotations::NEVER_READY);
         let ready_now = !never_ready && ready_delay.is_zero();
-        self.start_containers(&pod, ready_now);
+        self.start_containers(&pod, ready_now, pulled);
         if never_ready {
             loop {
                 let pod = self.check()?;
@@ -473,6 +480,153 @@ impl Worker {
         let _ = tokio::task::spawn_blocking(move || ctx.runtime.prepare_pod(&p)).await;
     }
 
+    /// [`annotations::IMAGE_PULL_SECONDS`]: the image is not on the node. Per container
+    /// `Pulling`, the pull, then `Pulled` with the kubelet's message (pkg/kubelet/images
+    /// image_manager.go EnsureImageExists). Returns whether images were pulled.
+    async fn pull_images(&mut self) -> Result<bool, Stop> {
+        let pod = self.check()?;
+        let Some(d) = ann(&pod, annotations::IMAGE_PULL_SECONDS).and_then(annotations::parse_duration) else {
+            return Ok(false);
+        };
+        for c in containers(&pod) {
+            let cname = c["name"].as_str().unwrap_or("");
+            let image = c["image"].as_str().unwrap_or("");
+            self.event(
+                &pod,
+                Some(cname),
+                "Normal",
+                "Pulling",
+                &format!("Pulling image \"{image}\""),
+            );
+            let started = tokio::time::Instant::now();
+            self.pause(d).await?;
+            let took = go_duration(started.elapsed().max(d));
+            let pulled = go_duration(d);
+            let size = 10_000_000 + u64::from(super::revisions::fnv1_32(image.as_bytes())) % 90_000_000;
+            let msg = format!(
+                "Successfully pulled image \"{image}\" in {pulled} ({took} including waiting). Image size: {size} bytes."
+            );
+            self.event(&pod, Some(cname), "Normal", "Pulled", &msg);
+        }
+        Ok(true)
+    }
+
+    /// [`annotations::TOKEN_MOUNT_FLAKE`]: the transient failure of the service-account
+    /// token volume a fresh pod can show (watch-events-sigterm-ignored.jsonl); it
+    /// resolves by itself on the kubelet's next try.
+    fn token_mount_flake(&self, pod: &Value) {
+        let suffix: String = hex64(&self.uid)
+            .chars()
+            .filter(|c| c.is_ascii_lowercase())
+            .take(5)
+            .collect();
+        let vol = pod["spec"]["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["name"].as_str())
+            .find(|n| n.starts_with("kube-api-access-"))
+            .map_or_else(|| format!("kube-api-access-{suffix:a<5}"), str::to_string);
+        let msg = format!(
+            "MountVolume.SetUp failed for volume \"{vol}\" : failed to sync configmap cache: timed out waiting for the condition"
+        );
+        self.event(pod, None, "Warning", "FailedMount", &msg);
+    }
+
+    /// Volume faults ([`annotations::ATTACH_FAIL`], [`annotations::MULTI_ATTACH`],
+    /// [`annotations::MOUNT_FAIL`]): hold the pod in `ContainerCreating` while its
+    /// persistent volumes cannot be attached (the attach/detach controller's
+    /// `FailedAttachVolume`, pkg/controller/volume/attachdetach/reconciler) or mounted
+    /// (the kubelet's `FailedMount`, pkg/kubelet/volumemanager WaitForAttachAndMount),
+    /// retrying about every second; the kubelet's 2-minute wait for volumes is scaled
+    /// down to 1 s before its "Unable to attach or mount volumes" event.
+    async fn volume_faults(&mut self) -> Result<(), Stop> {
+        let pod = self.check()?;
+        let vols = claim_volumes(self.ctx(), &pod);
+        if vols.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<&str> = {
+            let mut n: Vec<&str> = vols.iter().map(|(v, _)| v.as_str()).collect();
+            n.sort();
+            n
+        };
+        let list = names.join(" ");
+        let multi = annotations::parse_hold(ann(&pod, annotations::MULTI_ATTACH));
+        let attach = multi.or_else(|| annotations::parse_hold(ann(&pod, annotations::ATTACH_FAIL)));
+        if let Some(hold) = attach {
+            let adc = Source {
+                component: "attachdetach-controller",
+                host: None,
+                field_path: None,
+            };
+            let timeout = format!(
+                "Unable to attach or mount volumes: unmounted volumes=[{list}], unattached volumes=[{list}]: timed out waiting for the condition"
+            );
+            self.hold(hold, &timeout, |w, pod| {
+                for (_, pv) in &vols {
+                    let msg = if multi.is_some() {
+                        format!(
+                            "Multi-Attach error for volume \"{pv}\" Volume is already exclusively attached to one node and can't be attached to another"
+                        )
+                    } else {
+                        format!(
+                            "AttachVolume.Attach failed for volume \"{pv}\" : rpc error: code = DeadlineExceeded desc = context deadline exceeded"
+                        )
+                    };
+                    events::record_from(&w.ctx().store, pod, "Warning", "FailedAttachVolume", &msg, &adc);
+                }
+            })
+            .await?;
+            let pod = self.check()?;
+            for (_, pv) in &vols {
+                let msg = format!("AttachVolume.Attach succeeded for volume \"{pv}\" ");
+                events::record_from(&self.ctx().store, &pod, "Normal", "SuccessfulAttachVolume", &msg, &adc);
+            }
+        }
+        if let Some(hold) = annotations::parse_hold(ann(&pod, annotations::MOUNT_FAIL)) {
+            let timeout = format!(
+                "Unable to attach or mount volumes: unmounted volumes=[{list}], unattached volumes=[]: timed out waiting for the condition"
+            );
+            self.hold(hold, &timeout, |w, pod| {
+                for (_, pv) in &vols {
+                    let msg = format!(
+                        "MountVolume.SetUp failed for volume \"{pv}\" : rpc error: code = Internal desc = mount failed: exit status 32"
+                    );
+                    w.event(pod, None, "Warning", "FailedMount", &msg);
+                }
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Repeat `fail` about every second for `hold` (None: until the pod goes), with the
+    /// kubelet's timeout event once a second has passed.
+    async fn hold(
+        &mut self,
+        hold: Option<Duration>,
+        timeout: &str,
+        fail: impl Fn(&Worker, &Value),
+    ) -> Result<(), Stop> {
+        let start = tokio::time::Instant::now();
+        let mut timed_out = false;
+        loop {
+            let elapsed = start.elapsed();
+            if hold.is_some_and(|h| elapsed >= h) {
+                return Ok(());
+            }
+            let pod = self.check()?;
+            if !timed_out && elapsed >= Duration::from_secs(1) {
+                self.event(&pod, None, "Warning", "FailedMount", timeout);
+                timed_out = true;
+            }
+            fail(self, &pod);
+            let step = Duration::from_secs(1).min(hold.map_or(Duration::MAX, |h| h.saturating_sub(elapsed)));
+            self.pause(step).await?;
+        }
+    }
+
     fn container_ids(&self, pod: &Value, restart: i64) -> Vec<String> {
         container_names(pod)
             .iter()
@@ -480,12 +634,16 @@ impl Worker {
             .collect()
     }
 
-    fn start_events(&self, pod: &Value) {
+    /// `Pulled` (unless the image was just pulled: [`Worker::pull_images`] said so),
+    /// `Created`, `Started` per container (kuberuntime_container.go startContainer).
+    fn start_events(&self, pod: &Value, pulled: bool) {
         for c in containers(pod) {
             let cname = c["name"].as_str().unwrap_or("");
             let image = c["image"].as_str().unwrap_or("");
-            let msg = format!("Container image \"{image}\" already present on machine");
-            self.event(pod, Some(cname), "Normal", "Pulled", &msg);
+            if !pulled {
+                let msg = format!("Container image \"{image}\" already present on machine");
+                self.event(pod, Some(cname), "Normal", "Pulled", &msg);
+            }
             self.event(
                 pod,
                 Some(cname),
@@ -508,8 +666,8 @@ impl Worker {
         format!("198.19.{}.{}", (n / 250) % 250, n % 250 + 1)
     }
 
-    fn start_containers(&self, pod: &Value, ready: bool) {
-        self.start_events(pod);
+    fn start_containers(&self, pod: &Value, ready: bool, pulled: bool) {
+        self.start_events(pod, pulled);
         let now = now_rfc3339();
         let ip = self.pod_ip();
         let ids = self.container_ids(pod, 0);
@@ -602,36 +760,87 @@ impl Worker {
         });
     }
 
-    /// The container exits with `code` right after each start; restarts count up,
-    /// `lastState.terminated` keeps the last exit, `CrashLoopBackOff` in between.
-    async fn crash_loop(&mut self, code: i64) -> Result<(), Stop> {
-        let mut backoff = Duration::from_millis(250);
+    /// The containers exit with `code` shortly after each start, as a kubelet records it
+    /// (kuberuntime_manager.go computePodActions/doBackOff, kubelet_pods.go
+    /// convertToAPIContainerStatuses):
+    /// - with [`annotations::CRASH_AFTER`], each instance is reported `running` that
+    ///   long; a container without a readiness probe is Ready meanwhile (the brief Ready
+    ///   blip), so the pod is Ready=True for that moment. Without it the container exits
+    ///   before the kubelet reports it running (as a crash-on-start often does);
+    /// - it writes [`annotations::CRASH_MESSAGE`] to its log and exits: `terminated`
+    ///   (reason `Error`), Ready=False;
+    /// - the first restart is immediate (no back-off entry yet); after each later exit
+    ///   `waiting: CrashLoopBackOff` with `lastState.terminated` and a `BackOff` event,
+    ///   for the kubelet's back-off (10s doubling, capped at 5m) scaled down five times;
+    /// - `restartCount` counts the instances that exited before the current one.
+    async fn crash_loop(&mut self, code: i64, mut pulled: bool) -> Result<(), Stop> {
         let ip = self.pod_ip();
         let mut restarts = 0i64;
-        let mut last: Option<Value> = None;
+        let mut last: Vec<Value> = Vec::new();
         loop {
             let pod = self.check()?;
-            self.start_events(&pod);
+            let run_for = ann(&pod, annotations::CRASH_AFTER).and_then(annotations::parse_duration);
+            let message = ann(&pod, annotations::CRASH_MESSAGE).map(str::to_string);
+            self.start_events(&pod, pulled);
+            pulled = false;
             let started = now_rfc3339();
             let ids = self.container_ids(&pod, restarts);
-            let terminated = json!({"exitCode": code, "reason": "Error", "startedAt": started,
-                                    "finishedAt": started, "containerID": ids.first().cloned().unwrap_or_default()});
-            let pod_desc = format!("{}_{}({})", name(&pod), util::namespace(&pod), self.uid);
+            let ready: Vec<bool> = containers(&pod).iter().map(|c| c["readinessProbe"].is_null()).collect();
+            let all_ready = ready.iter().all(|r| *r);
             let prev = last.clone();
-            let secs = backoff.as_secs().max(10) * (1 << restarts.min(5));
+            if let Some(run_for) = run_for {
+                self.write(|p| {
+                    let statuses: Vec<Value> = containers(p)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let image = c["image"].as_str().unwrap_or("");
+                        let last_state = prev.get(i).map_or(json!({}), |t| json!({"terminated": t}));
+                        json!({"name": c["name"], "state": {"running": {"startedAt": started}}, "lastState": last_state,
+                               "ready": ready.get(i).copied().unwrap_or(false), "restartCount": restarts,
+                               "image": image_ref(image), "imageID": format!("sha256:{}", hex64(&image_ref(image))),
+                               "containerID": ids.get(i), "started": true})
+                    })
+                    .collect();
+                    let st = &mut p["status"];
+                    st["phase"] = json!("Running");
+                    st["podIP"] = json!(ip);
+                    st["podIPs"] = json!([{"ip": ip}]);
+                    st["containerStatuses"] = Value::Array(statuses);
+                    if all_ready {
+                        set_ready_conditions(st, &started);
+                    }
+                });
+                self.pause(run_for).await?;
+            }
+            let pod = self.check()?;
+            if let Some(m) = &message {
+                for id in &ids {
+                    self.ctx().runtime.logs.append(&self.uid, id, m);
+                }
+            }
+            let finished = now_rfc3339();
+            last = ids
+                .iter()
+                .map(|id| {
+                    json!({"exitCode": code, "reason": "Error", "startedAt": started,
+                                 "finishedAt": finished, "containerID": id})
+                })
+                .collect();
+            let exited = last.clone();
+            let ids_now = ids.clone();
             self.write(|p| {
+                let msg = unready_message(p);
                 let statuses: Vec<Value> = containers(p)
                     .iter()
-                    .zip(&ids)
-                    .map(|(c, id)| {
+                    .enumerate()
+                    .map(|(i, c)| {
                         let image = c["image"].as_str().unwrap_or("");
-                        let cname = c["name"].as_str().unwrap_or("");
-                        json!({"name": cname,
-                               "state": {"waiting": {"reason": "CrashLoopBackOff",
-                                 "message": format!("back-off {secs}s restarting failed container={cname} pod={pod_desc}")}},
-                               "lastState": {"terminated": terminated},
+                        let last_state = prev.get(i).map_or(json!({}), |t| json!({"terminated": t}));
+                        json!({"name": c["name"], "state": {"terminated": exited.get(i)}, "lastState": last_state,
                                "ready": false, "restartCount": restarts, "image": image_ref(image),
-                               "imageID": format!("sha256:{}", hex64(&image_ref(image))), "containerID": id, "started": false})
+                               "imageID": format!("sha256:{}", hex64(&image_ref(image))),
+                               "containerID": ids_now.get(i), "started": false})
                     })
                     .collect();
                 let st = &mut p["status"];
@@ -639,21 +848,31 @@ impl Worker {
                 st["podIP"] = json!(ip);
                 st["podIPs"] = json!([{"ip": ip}]);
                 st["containerStatuses"] = Value::Array(statuses);
+                set_unready_conditions(st, &finished, &msg);
             });
-            let _ = prev;
-            last = Some(terminated);
-            for c in container_names(&pod) {
-                self.event(
-                    &pod,
-                    Some(&c),
-                    "Warning",
-                    "BackOff",
-                    "Back-off restarting failed container",
-                );
+            if restarts > 0 {
+                // Back-off: 10s << (exits in back-off - 1), capped at 300s (the kubelet's);
+                // the sim waits a fifth of it.
+                let secs = (10u64 << (restarts - 1).min(5)).min(300);
+                let pod_desc = format!("{}_{}({})", name(&pod), util::namespace(&pod), self.uid);
+                let exited = last.clone();
+                self.write(|p| {
+                    if let Some(cs) = p["status"]["containerStatuses"].as_array_mut() {
+                        for (c, t) in cs.iter_mut().zip(&exited) {
+                            let cname = c["name"].as_str().unwrap_or("").to_string();
+                            c["state"] = json!({"waiting": {"reason": "CrashLoopBackOff",
+                                "message": format!("back-off {secs}s restarting failed container={cname} pod={pod_desc}")}});
+                            c["lastState"] = json!({"terminated": t});
+                        }
+                    }
+                });
+                for c in container_names(&pod) {
+                    let msg = format!("Back-off restarting failed container {c} in pod {pod_desc}");
+                    self.event(&pod, Some(&c), "Warning", "BackOff", &msg);
+                }
+                self.pause(Duration::from_millis(secs * 1000 / 5)).await?;
             }
-            self.pause(backoff).await?;
             restarts += 1;
-            backoff = (backoff * 2).min(Duration::from_secs(3));
         }
     }
 
@@ -671,6 +890,9 @@ impl Worker {
                 for c in container_names(&pod) {
                     self.event(&pod, Some(&c), "Normal", "Killing", &format!("Stopping container {c}"));
                 }
+            }
+            if started && flag(&pod, annotations::IGNORE_SIGTERM) {
+                return self.kill_at_deadline(&pod, grace).await;
             }
             let now = now_rfc3339();
             self.write(|p| {
@@ -725,6 +947,58 @@ impl Worker {
     }
 }
 
+impl Worker {
+    /// [`annotations::IGNORE_SIGTERM`]: SIGTERM changes nothing, the pod stays running
+    /// (and Ready) until its grace period ends; then the runtime kills the containers
+    /// (SIGKILL: exit code 137, reason `Error`, `finishedAt` = the deadline), then the
+    /// kubelet's zero-grace delete (kuberuntime_container.go killContainer;
+    /// watch-pods-sigterm-ignored.jsonl). A shorter grace period given meanwhile (a
+    /// second delete, `--grace-period=0 --force`) cuts the wait short.
+    async fn kill_at_deadline(&mut self, pod: &Value, grace: i64) {
+        let store = self.ctx().store.clone();
+        let since = tokio::time::Instant::now();
+        loop {
+            let Some(p) = self.current() else { return };
+            // The deadline follows the grace period, which a second delete may shorten.
+            let g = p["metadata"]["deletionGracePeriodSeconds"]
+                .as_i64()
+                .unwrap_or(grace)
+                .max(0);
+            let deadline = since + Duration::from_secs(g as u64);
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                r = self.rx.changed() => if r.is_err() { return },
+            }
+        }
+        let Some(p) = self.current() else { return };
+        let finished = p["metadata"]["deletionTimestamp"]
+            .as_str()
+            .or(pod["metadata"]["deletionTimestamp"].as_str())
+            .map_or_else(now_rfc3339, str::to_string);
+        let now = now_rfc3339();
+        self.write(|p| {
+            let msg = unready_message(p);
+            if let Some(cs) = p["status"]["containerStatuses"].as_array_mut() {
+                for c in cs {
+                    if let Some(run) = c["state"]["running"].as_object() {
+                        let since = run.get("startedAt").cloned().unwrap_or(json!(finished));
+                        c["state"] = json!({"terminated": {"exitCode": 137, "reason": "Error", "startedAt": since,
+                                            "finishedAt": finished, "containerID": c["containerID"]}});
+                    }
+                    c["ready"] = json!(false);
+                    c["started"] = json!(false);
+                }
+            }
+            set_unready_conditions(&mut p["status"], &now, &msg);
+        });
+        let _ = store.delete(&self.key, Some(0), Some(&self.uid), None);
+        if store.get(&self.key).is_some_and(|p| uid(&p) == self.uid) {
+            store.remove(&self.key);
+        }
+        self.ctx().runtime.remove_pod(&self.uid);
+    }
+}
+
 fn set_ready_conditions(st: &mut Value, now: &str) {
     if let Some(conds) = st["conditions"].as_array_mut() {
         for c in conds {
@@ -734,4 +1008,55 @@ fn set_ready_conditions(st: &mut Value, now: &str) {
             }
         }
     }
+}
+
+fn set_unready_conditions(st: &mut Value, now: &str, msg: &str) {
+    if let Some(conds) = st["conditions"].as_array_mut() {
+        for c in conds {
+            let t = c["type"].as_str().unwrap_or("").to_string();
+            if (t == "Ready" || t == "ContainersReady") && c["status"].as_str() != Some("False") {
+                *c = cond(&t, false, now, Some("ContainersNotReady"), Some(msg.to_string()));
+            }
+        }
+    }
+}
+
+/// Go's `time.Duration.String()` of a duration truncated to milliseconds, as the
+/// kubelet prints pull times: `800ms`, `1.5s`, `2m3.004s`.
+pub fn go_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return "0s".to_string();
+    }
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let (mins, ms) = (ms / 60_000, ms % 60_000);
+    let secs = format!("{}.{:03}", ms / 1000, ms % 1000);
+    let secs = secs.trim_end_matches('0').trim_end_matches('.');
+    let (hours, mins) = (mins / 60, mins % 60);
+    match (hours, mins) {
+        (0, 0) => format!("{secs}s"),
+        (0, m) => format!("{m}m{secs}s"),
+        (h, m) => format!("{h}h{m}m{secs}s"),
+    }
+}
+
+/// The pod's persistent volumes: (volume name, PV name or the claim name if unbound).
+fn claim_volumes(ctx: &Context, pod: &Value) -> Vec<(String, String)> {
+    let ns = util::namespace(pod);
+    pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            let claim = v["persistentVolumeClaim"]["claimName"].as_str()?;
+            let pv = ctx
+                .store
+                .get(&Key::new("persistentvolumeclaims", ns, claim))
+                .and_then(|c| c["spec"]["volumeName"].as_str().map(str::to_string))
+                .unwrap_or_else(|| claim.to_string());
+            Some((v["name"].as_str().unwrap_or("").to_string(), pv))
+        })
+        .collect()
 }
