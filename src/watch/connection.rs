@@ -19,7 +19,7 @@ use std::time::Duration;
 use futures::stream::{BoxStream, StreamExt};
 use jiff::Timestamp;
 
-use super::{Change, Observed, Tracked};
+use super::{Change, Observed, Source, Tracked};
 
 /// A change in connectivity.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +77,9 @@ pub fn is_connectivity(code: Option<u16>) -> bool {
 #[derive(Debug, Default, Clone)]
 pub struct Connectivity {
     lost_at: Option<Timestamp>,
+    /// The watches that failed since the connection was lost: whatever one of them
+    /// delivers next came from a new request, so it proves the server answers.
+    failed: std::collections::BTreeSet<Source>,
     /// Outages seen so far, and their total length.
     pub outages: u32,
     pub down_for: Duration,
@@ -98,9 +101,15 @@ impl Connectivity {
     /// The note this change makes, if any.
     pub fn observe(&mut self, t: &Tracked) -> Option<Note> {
         match &t.observed {
-            Observed::Error { code, message, .. } if is_connectivity(*code) => match self.lost_at {
-                Some(_) => None,
+            Observed::Error {
+                code, message, source, ..
+            } if is_connectivity(*code) => match self.lost_at {
+                Some(_) => {
+                    self.failed.insert(*source);
+                    None
+                }
                 None => {
+                    self.failed.insert(*source);
                     self.lost_at = Some(t.at);
                     Some(Note::Lost {
                         at: t.at,
@@ -110,8 +119,11 @@ impl Connectivity {
             },
             // A change that arrives while the connection is lost may have been on its
             // way before it broke: only a fresh answer proves the server is back, i.e.
-            // a complete (re)list or the probe.
+            // a complete (re)list, a change from a watch that failed and started again,
+            // or the probe.
+            Observed::Error { .. } | Observed::Connection(_) => None,
             other if is_list(other) => self.restored(t.at, true),
+            _ if self.failed.contains(&t.source()) => self.restored(t.at, false),
             _ => None,
         }
     }
@@ -132,6 +144,7 @@ impl Connectivity {
     /// The connection answered again (a complete re-list, or the probe went through).
     pub fn restored(&mut self, at: Timestamp, relisted: bool) -> Option<Note> {
         let since = self.lost_at.take()?;
+        self.failed.clear();
         let after = at.duration_since(since).unsigned_abs();
         self.outages += 1;
         self.down_for += after;
@@ -161,9 +174,9 @@ fn is_list(o: &Observed) -> bool {
 const PROBE_FIRST: Duration = Duration::from_millis(500);
 const PROBE_MAX: Duration = Duration::from_secs(5);
 
-/// Resolves once `GET /version` answers, probing with backoff. Await it only while the
-/// connection is lost: it makes requests until it resolves.
-pub async fn answered(client: &kube::Client) {
+/// Resolves once `GET /version` answers, probing with backoff: it makes requests until
+/// it resolves, so it runs only while the connection is lost (see [`Probe`]).
+async fn answered(client: kube::Client) {
     let mut wait = PROBE_FIRST;
     loop {
         tokio::time::sleep(wait).await;
@@ -171,6 +184,27 @@ pub async fn answered(client: &kube::Client) {
             return;
         }
         wait = (wait * 2).min(PROBE_MAX);
+    }
+}
+
+/// The probe of a lost connection, kept across the iterations of a `select!` loop (so
+/// the other watches' retries do not restart its backoff).
+#[derive(Default)]
+pub struct Probe {
+    running: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+}
+
+impl Probe {
+    /// Resolves when the server answers again. While `lost` is false it never resolves
+    /// and makes no request.
+    pub async fn answered(&mut self, client: &kube::Client, lost: bool) {
+        if !lost {
+            self.running = None;
+            return std::future::pending().await;
+        }
+        let fut = self.running.get_or_insert_with(|| Box::pin(answered(client.clone())));
+        fut.as_mut().await;
+        self.running = None;
     }
 }
 
@@ -183,12 +217,14 @@ pub fn with_notes(client: kube::Client, inner: BoxStream<'static, Tracked>) -> B
         inner: BoxStream<'static, Tracked>,
         conn: Connectivity,
         client: kube::Client,
+        probe: Probe,
         pending: Option<Tracked>,
     }
     let st = St {
         inner,
         conn: Connectivity::default(),
         client,
+        probe: Probe::default(),
         pending: None,
     };
     futures::stream::unfold(st, |mut st| async move {
@@ -198,7 +234,7 @@ pub fn with_notes(client: kube::Client, inner: BoxStream<'static, Tracked>) -> B
         let t = if st.conn.is_lost() {
             tokio::select! {
                 t = st.inner.next() => t?,
-                () = answered(&st.client) => {
+                () = st.probe.answered(&st.client, true) => {
                     let at = Timestamp::now();
                     let note = st.conn.restored(at, false).expect("lost");
                     return Some((wrap(at, note), st));
@@ -213,6 +249,7 @@ pub fn with_notes(client: kube::Client, inner: BoxStream<'static, Tracked>) -> B
                 Some((t, st))
             }
             Some(note @ Note::Restored { .. }) => {
+                st.probe = Probe::default();
                 let at = t.at;
                 st.pending = Some(t);
                 Some((wrap(at, note), st))
@@ -267,9 +304,10 @@ mod tests {
         // Every watch fails in turn: said once.
         assert_eq!(c.observe(&at(101, err(None))), None);
         assert_eq!(c.observe(&at(102, err(Some(503)))), None);
-        // A change that may have been on its way before the break proves nothing.
+        // A change that may have been on its way before the break (from a watch that
+        // has not failed) proves nothing.
         assert_eq!(
-            c.observe(&at(105, Observed::Pod(Change::Applied(Default::default())))),
+            c.observe(&at(105, Observed::StatefulSet(Change::Applied(Default::default())))),
             None
         );
         let back = c.restored(Timestamp::from_second(112).unwrap(), false).unwrap();
@@ -292,6 +330,17 @@ mod tests {
             c.observe(&at(113, Observed::Pod(Change::Applied(Default::default())))),
             None
         );
+    }
+
+    #[test]
+    fn a_change_from_a_watch_that_failed_proves_the_server_is_back() {
+        let mut c = Connectivity::default();
+        c.observe(&at(0, err(None)));
+        let back = c
+            .observe(&at(2, Observed::Pod(Change::Applied(Default::default()))))
+            .unwrap();
+        assert!(matches!(back, Note::Restored { relisted: false, .. }), "{back:?}");
+        assert!(!c.is_lost());
     }
 
     #[test]

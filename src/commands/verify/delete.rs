@@ -155,6 +155,7 @@ impl Ctx<'_> {
         let deadline = tokio::time::Instant::now() + self.args.timeout;
         let mut init_seen: Option<Pod> = None;
         let mut in_init = false;
+        let mut probe = connection::Probe::default();
         loop {
             let next = tokio::select! {
                 n = stream.try_next() => n,
@@ -168,7 +169,7 @@ impl Ctx<'_> {
                 _ = self.intr.wait() => {
                     return Err(interrupted(&format!("while waiting for {}: nothing more was deleted", tracker.pod)));
                 }
-                () = connection::answered(&self.kube.client), if conn.is_lost() => {
+                () = probe.answered(&self.kube.client, conn.is_lost()) => {
                     if let Some(n) = conn.restored(Timestamp::now(), false) {
                         self.live.print(&n.line());
                     }
