@@ -114,3 +114,85 @@ mod tests {
         assert_eq!(selector_string(&sel), "app=nginx,tier in (a,b),!x");
     }
 }
+
+/// The end of a crashed container's previous log, or the one word why it cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LogTail {
+    Lines(Vec<String>),
+    /// `forbidden`, `gone` (no previous instance, or the pod is gone), `unreachable`, `error`.
+    Unavailable(&'static str),
+}
+
+impl LogTail {
+    /// `; last log lines: "a" | "b"`, or `; previous log: forbidden`.
+    pub fn suffix(&self) -> String {
+        match self {
+            LogTail::Lines(l) if l.is_empty() => "; the previous log is empty".into(),
+            LogTail::Lines(l) => format!(
+                "; last log lines: {}",
+                l.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(" | ")
+            ),
+            LogTail::Unavailable(why) => format!("; previous log: {why}"),
+        }
+    }
+}
+
+/// At most this much of a previous log is read (5 lines, 2 KiB), so a chatty crash
+/// cannot flood the report.
+pub const LOG_TAIL_LINES: i64 = 5;
+pub const LOG_TAIL_BYTES: i64 = 2048;
+
+/// `pods/{pod}/log?previous=true&tailLines=5&limitBytes=2048&container=C`: what an SRE
+/// runs next for a CrashLoopBackOff. Never an error: a log that cannot be read says why.
+pub async fn previous_log(kube: &Kube, ns: &str, pod: &str, container: &str) -> LogTail {
+    let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(kube.client.clone(), ns);
+    let lp = kube::api::LogParams {
+        container: Some(container.to_string()),
+        previous: true,
+        tail_lines: Some(LOG_TAIL_LINES),
+        limit_bytes: Some(LOG_TAIL_BYTES),
+        ..kube::api::LogParams::default()
+    };
+    match kube
+        .call(Target::new("get", "pod log", Some(pod), Some(ns)), api.logs(pod, &lp))
+        .await
+    {
+        Ok(text) => LogTail::Lines(
+            text.lines()
+                .map(|l| l.trim_end().to_string())
+                .filter(|l| !l.is_empty())
+                .collect(),
+        ),
+        Err(e) => LogTail::Unavailable(match e.kind {
+            crate::error::ErrorKind::Forbidden | crate::error::ErrorKind::Unauthorized => "forbidden",
+            crate::error::ErrorKind::NotFound | crate::error::ErrorKind::Invalid => "gone",
+            crate::error::ErrorKind::Unreachable | crate::error::ErrorKind::TimedOut => "unreachable",
+            _ => "error",
+        }),
+    }
+}
+
+/// The container of `pod` that is crash-looping (waiting in CrashLoopBackOff, or last
+/// terminated with a non-zero code), if any.
+pub fn crashed_container(pod: &k8s_openapi::api::core::v1::Pod) -> Option<String> {
+    let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+    statuses
+        .iter()
+        .find(|c| {
+            c.state
+                .as_ref()
+                .and_then(|s| s.waiting.as_ref())
+                .and_then(|w| w.reason.as_deref())
+                == Some("CrashLoopBackOff")
+        })
+        .or_else(|| {
+            statuses.iter().find(|c| {
+                c.last_state
+                    .as_ref()
+                    .and_then(|s| s.terminated.as_ref())
+                    .is_some_and(|t| t.exit_code != 0)
+            })
+        })
+        .map(|c| c.name.clone())
+}

@@ -38,7 +38,8 @@ async fn patch_spec(client: &kube::Client, spec: Value) {
 }
 
 fn crash_template() -> Value {
-    json!({"template": {"metadata": {"annotations": {"sts-sim.dev/crash-loop": "3"}},
+    json!({"template": {"metadata": {"annotations": {"sts-sim.dev/crash-loop": "3",
+                                                     "sts-sim.dev/crash-message": "boom: /etc/app.conf missing"}},
                         "spec": {"containers": [{"name": "nginx", "image": "nginx:broken"}]}}})
 }
 
@@ -92,6 +93,29 @@ async fn broken_rollout_is_reverted_and_its_stuck_pod_replaced() {
     wait_crashing(&client, "web-2", &good).await;
     let stuck_uid = uid(&pod(&client, "web-2").await);
 
+    // rollout reports it stuck, with the crashed container's last log line.
+    let o = kubectl_sts(&sim, &["rollout", "web", "--progress-deadline", "2s", "-o", "json"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = json(&o);
+    assert_eq!(r["stuck"]["reason"], "CrashLoopBackOff", "{r}");
+    assert_eq!(
+        r["stuck"]["lastLog"]["lines"],
+        json!(["boom: /etc/app.conf missing"]),
+        "{r}"
+    );
+    assert!(
+        r["stuck"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("last log lines: \"boom: /etc/app.conf missing\""),
+        "{r}"
+    );
+    assert!(
+        r["stuck"]["hint"].as_str().unwrap().contains("no readiness probe"),
+        "{r}"
+    );
+    assert!(stderr(&o).contains("boom: /etc/app.conf missing"), "{}", stderr(&o));
+
     // The dry run plans and changes nothing.
     let sts_before = Api::<StatefulSet>::namespaced(client.clone(), NS)
         .get("web")
@@ -107,6 +131,10 @@ async fn broken_rollout_is_reverted_and_its_stuck_pod_replaced() {
     );
     assert!(
         plan.contains("delete web-2") && plan.contains("CrashLoopBackOff"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("last log lines: \"boom: /etc/app.conf missing\""),
         "{plan}"
     );
     assert!(plan.contains("dry run: nothing was changed"), "{plan}");

@@ -139,8 +139,12 @@ async fn follow_and_report(
         follow::follow(kube, &scope, &mut trace, &view, targs, global.verbose).await?
     };
     view.clear();
+    let extra = report::StuckExtra {
+        log: crash_log(kube, &ns, &trace, outcome).await,
+        no_readiness_probe: !has_readiness_probe(sts),
+    };
     let finished = Timestamp::now();
-    let report = build_report(kube, &trace, outcome, restart, undo, started, finished);
+    let report = build_report(kube, &trace, outcome, (restart, undo), extra, started, finished);
     if structured {
         crate::out!("{}", crate::render::structured(&report, global.output)?);
     } else {
@@ -185,4 +189,35 @@ fn verdict(outcome: RolloutOutcome, trace: &Trace, name: &str, message: &str, ta
             trace.waiting_for()
         ))),
     }
+}
+
+/// The previous log of the blocking pod's crashed container, when the rollout is stuck
+/// on a CrashLoopBackOff: one GET of the pod and one of its log, at the end only.
+async fn crash_log(kube: &Kube, ns: &str, trace: &Trace, outcome: RolloutOutcome) -> Option<crate::gather::LogTail> {
+    if !matches!(outcome, RolloutOutcome::Stuck | RolloutOutcome::TimedOut) {
+        return None;
+    }
+    let b = trace.blocking()?;
+    if b.stuck.as_ref()?.reason != "CrashLoopBackOff" {
+        return None;
+    }
+    let api: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(kube.client.clone(), ns);
+    let pod = match kube
+        .call(Target::new("get", "pod", Some(&b.pod), Some(ns)), api.get_opt(&b.pod))
+        .await
+    {
+        Ok(Some(p)) => p,
+        Ok(None) => return Some(crate::gather::LogTail::Unavailable("gone")),
+        Err(_) => return Some(crate::gather::LogTail::Unavailable("error")),
+    };
+    let container = crate::gather::crashed_container(&pod)?;
+    Some(crate::gather::previous_log(kube, ns, &b.pod, &container).await)
+}
+
+fn has_readiness_probe(sts: &StatefulSet) -> bool {
+    sts.spec
+        .template
+        .spec
+        .as_ref()
+        .is_some_and(|p| p.containers.iter().any(|c| c.readiness_probe.is_some()))
 }

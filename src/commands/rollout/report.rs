@@ -39,6 +39,10 @@ pub struct StuckReport {
     pub reason: Option<String>,
     pub message: String,
     pub hint: String,
+    /// CrashLoopBackOff: the last lines (at most 5, 2 KiB) of the crashed container's
+    /// previous log, or why it could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_log: Option<crate::gather::LogTail>,
 }
 
 /// The `-o json|yaml` report of `rollout` and `restart` (docs/json-schemas.md).
@@ -72,12 +76,19 @@ pub struct RolloutReport {
     pub events: Vec<TraceEvent>,
 }
 
+/// What the trace cannot know about a stuck pod: its previous log, and whether the
+/// template has a readiness probe.
+pub(super) struct StuckExtra {
+    pub log: Option<crate::gather::LogTail>,
+    pub no_readiness_probe: bool,
+}
+
 pub(super) fn build_report(
     kube: &Kube,
     trace: &Trace,
     outcome: RolloutOutcome,
-    restart: Option<RestartInfo>,
-    undo: Option<Box<UndoInfo>>,
+    (restart, undo): (Option<RestartInfo>, Option<Box<UndoInfo>>),
+    extra: StuckExtra,
     started: Timestamp,
     finished: Timestamp,
 ) -> RolloutReport {
@@ -97,7 +108,9 @@ pub(super) fn build_report(
                 )
             }),
             hint: trace.forced_rollback_hint(b),
+            last_log: None,
         }
+        .with(&extra)
         }),
         _ => None,
     };
@@ -151,5 +164,21 @@ pub(super) fn build_report(
         restart,
         undo,
         events: trace.events.clone(),
+    }
+}
+
+impl StuckReport {
+    fn with(mut self, extra: &StuckExtra) -> StuckReport {
+        if let Some(log) = &extra.log {
+            self.message.push_str(&log.suffix());
+            self.last_log = Some(log.clone());
+        }
+        if extra.no_readiness_probe {
+            self.hint.push_str(
+                "; the pod template has no readiness probe, so the controller treats a running container as Ready: \
+                 an image that crashes on start can take down several ordinals before anything looks stuck",
+            );
+        }
+        self
     }
 }

@@ -112,7 +112,17 @@ pub async fn undo(global: &GlobalArgs, args: &UndoArgs) -> Result<()> {
         Target::new("list", "pod", None, Some(&ns)),
     )
     .await?;
-    let plan = undo::plan_pods(&sts, &pods_in, &target.name, Timestamp::now(), args.stuck_after);
+    let mut plan = undo::plan_pods(&sts, &pods_in, &target.name, Timestamp::now(), args.stuck_after);
+    // A crash-looping pod's cause: the end of its previous log, what an SRE reads next.
+    for step in plan.steps.iter_mut().filter(|s| s.status == "CrashLoopBackOff") {
+        let pod = pods_in
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(step.pod.as_str()));
+        if let Some(container) = pod.and_then(gather::crashed_container) {
+            step.reason
+                .push_str(&gather::previous_log(&kube, &ns, &step.pod, &container).await.suffix());
+        }
+    }
     let mut info = UndoInfo {
         reverted: false,
         dry_run: args.dry_run,
