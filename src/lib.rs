@@ -54,5 +54,6 @@ async fn dispatch(cli: &Cli) -> Result<Exit, CliError> {
         Command::Rollout(args) => commands::rollout::run(&cli.global, args).await,
         Command::Restart(args) => commands::rollout::restart(&cli.global, args).await,
         Command::Completion(args) => commands::completion::run(args),
+        Command::Version(args) => commands::version::run(&cli.global, args).await,
     }
 }
