@@ -116,6 +116,8 @@ pub enum Command {
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(after_help = COMPLETION_EXAMPLES)]
     Completion(CompletionArgs),
+    /// Show client and cluster versions, warning when the cluster is not supported
+    Version(crate::commands::version::VersionArgs),
 }
 
 const STATUS_EXAMPLES: &str = "\

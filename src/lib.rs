@@ -48,5 +48,6 @@ async fn dispatch(cli: &Cli) -> Result<()> {
         Command::Rollout(args) => commands::rollout::run(&cli.global, args).await,
         Command::Restart(args) => commands::rollout::restart(&cli.global, args).await,
         Command::Completion(args) => commands::completion::run(args),
+        Command::Version(args) => commands::version::run(&cli.global, args).await,
     }
 }

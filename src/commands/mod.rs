@@ -6,3 +6,4 @@ pub mod rollout;
 pub mod scale;
 pub mod status;
 pub mod verify;
+pub mod version;
