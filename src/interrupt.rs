@@ -38,7 +38,7 @@ pub async fn stop_watching() -> Stop {
 /// ("nothing was changed") or a closed stdout. The others handle both themselves.
 pub fn reports_only(command: &Command) -> bool {
     match command {
-        Command::Status(_) | Command::Completion(_) => true,
+        Command::Status(_) | Command::Completion(_) | Command::Version(_) => true,
         Command::Orphans(a) => !crate::commands::orphans::changes_cluster(a),
         // rollout and restart follow the rollout themselves (and print the trace so far);
         // scale says what it requested; verify-persistence removes its markers.

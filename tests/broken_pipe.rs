@@ -91,6 +91,8 @@ async fn read_only_commands_in_every_format_end_quietly() {
         &["verify-persistence", "web", "--dry-run"],
         &["verify-persistence", "web", "--dry-run", "-o", "json"],
         &["verify-persistence", "web", "--dry-run", "-o", "yaml"],
+        &["version"],
+        &["version", "-o", "json"],
         &["completion", "bash"],
         &["completion", "zsh"],
     ];

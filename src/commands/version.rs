@@ -11,7 +11,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cli::GlobalArgs;
-use crate::error::{Exit, Result, Target};
+use crate::error::{Result, Target};
 use crate::kubeconfig::Kube;
 use crate::render;
 
@@ -127,7 +127,7 @@ fn client() -> ClientVersion {
     }
 }
 
-pub async fn run(global: &GlobalArgs, args: &VersionArgs) -> Result<Exit> {
+pub async fn run(global: &GlobalArgs, args: &VersionArgs) -> Result<()> {
     let mut report = VersionReport {
         api_version: API_VERSION,
         kind: "Version",
@@ -140,7 +140,7 @@ pub async fn run(global: &GlobalArgs, args: &VersionArgs) -> Result<Exit> {
     if !structured {
         // Like `kubectl version`: the client's lines come first, even if the server
         // then cannot be reached.
-        print!("{}", text(&report));
+        crate::out!("{}", text(&report));
     }
     if !args.client {
         let kube = Kube::connect(global).await?;
@@ -165,14 +165,14 @@ pub async fn run(global: &GlobalArgs, args: &VersionArgs) -> Result<Exit> {
         });
     }
     if structured {
-        print!("{}", render::structured(&report, global.output)?);
+        crate::out!("{}", render::structured(&report, global.output)?);
     } else if let Some(s) = &report.server {
-        print!("{}", server_text(s, &report.supported));
+        crate::out!("{}", server_text(s, &report.supported));
     }
     if let Some(w) = &report.warning {
-        eprintln!("{w}");
+        crate::errln!("{w}");
     }
-    Ok(Exit::Ok)
+    Ok(())
 }
 
 /// The table form's client lines, `kubectl version`-style.
