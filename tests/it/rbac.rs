@@ -5,10 +5,8 @@
 //! that changes something must fail with the one-line 403 naming the verb and resource
 //! its own role grants, leave the cluster unchanged, and succeed once that role is added.
 
-mod common;
-
+use crate::support::*;
 use clap::CommandFactory;
-use common::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, Patch, PatchParams};

@@ -3,12 +3,10 @@
 //! request log afterwards. Pods are slowed down (sim delays) so the tracer, started
 //! after the template change as a user would, sees the rollout live.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
@@ -519,7 +517,7 @@ async fn bad_input_is_one_line_with_exit_2() {
 }
 
 /// Not a timed test: the requests a 50-ordinal rollout costs per minute of watching.
-/// `cargo test -p kubectl-sts --test rollout -- --ignored --nocapture requests_per_minute`
+/// `cargo test -p kubectl-sts --test it rollout::requests_per_minute -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn requests_per_minute_for_50_ordinals() {

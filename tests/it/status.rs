@@ -1,8 +1,6 @@
 //! `kubectl sts status` end-to-end against the simulated cluster.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;

@@ -1,16 +1,12 @@
 //! Fault matrix, bad input: every command refuses it with a documented exit code and one
 //! line naming the object and the fix, sends no write, and leaves the cluster as it was.
 //! Scenarios already covered elsewhere are referenced, not repeated:
-//! tests/cli.rs (unknown -o for status, malformed --request-timeout, missing kubeconfig),
-//! tests/scale.rs `bad_replicas_are_usage_errors`, tests/verify.rs
+//! tests/it/cli.rs (unknown -o for status, malformed --request-timeout, missing kubeconfig),
+//! tests/it/scale.rs `bad_replicas_are_usage_errors`, tests/it/verify.rs
 //! `no_claim_templates_is_bad_input`, `no_shell_image_is_a_clear_error_and_nothing_is_deleted`,
 //! `two_claim_templates_subpath_spaces_emptydir_and_start_ordinal`.
 
-mod common;
-mod faults_support;
-
-use common::*;
-use faults_support::*;
+use crate::support::*;
 use serde_json::json;
 use sts_sim::annotations;
 

@@ -16,7 +16,7 @@ pub use sts_sim::{Sim, SimConfig};
 
 /// The seed runbook's manifest (headless Service `nginx` + StatefulSet `web`, claim
 /// template `disk-ssd` of class `alicloud-disk-ssd` at `/data`).
-pub const SEED_MANIFEST: &str = include_str!("../fixtures/seed-003-statefulset.yaml");
+pub const SEED_MANIFEST: &str = include_str!("../../fixtures/seed-003-statefulset.yaml");
 pub const SEED_STORAGE_CLASS: &str = "alicloud-disk-ssd";
 
 /// A sim with fast pod lifecycles and the seed's storage class.

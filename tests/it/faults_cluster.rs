@@ -3,18 +3,14 @@
 //! slow answers past --request-timeout, crash-looping pods, Pending claims. Each asserts
 //! the exit code, one error line naming the object and the fix, no dump, and the cluster
 //! state after the run against the state before.
-//! Covered elsewhere and not repeated: tests/scale.rs (409 on the PUT with
+//! Covered elsewhere and not repeated: tests/it/scale.rs (409 on the PUT with
 //! --current-replicas, dropped watches and 410 mid-scale, never-Ready pod, unknown
-//! StorageClass), tests/verify.rs (PDB blocking eviction, never-Ready replacement,
-//! data loss), tests/orphans.rs (PV list forbidden, one context unreachable).
-
-mod common;
-mod faults_support;
+//! StorageClass), tests/it/verify.rs (PDB blocking eviction, never-Ready replacement,
+//! data loss), tests/it/orphans.rs (PV list forbidden, one context unreachable).
 
 use std::time::{Duration, Instant};
 
-use common::*;
-use faults_support::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;

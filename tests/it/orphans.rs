@@ -1,11 +1,9 @@
 //! `kubectl sts orphans [prune]` end-to-end against the simulated cluster.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -584,7 +582,7 @@ async fn prune_skips_a_claim_mounted_after_the_plan() {
 }
 
 /// Not a timed test: the 10,000-claim figure for the report. Run with
-/// `cargo test -p kubectl-sts --test orphans bench_ten_thousand -- --ignored --nocapture`:
+/// `cargo test -p kubectl-sts --test it orphans::bench_ten_thousand -- --ignored --nocapture`:
 /// 100 namespaces x 10 StatefulSets x 9 replicas (9,000 pods), plus one scaled-in
 /// claim per set (10,000 PVCs, 1,000 of them orphans), then
 /// `/usr/bin/time -v kubectl-sts orphans -A -o json`.

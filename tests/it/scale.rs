@@ -1,11 +1,9 @@
 //! `kubectl sts scale` end to end against sts-sim: the built binary, the sim's
 //! controllers, and the cluster state and request log afterwards.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::Api;
@@ -564,7 +562,7 @@ async fn dropped_watches_and_410_mid_scale_still_settle() {
 /// long scale (0 -> 50 under OrderedReady with slow pods) and event-to-output latency
 /// (when our progress line for `pod/web-N ready` is read, against when an independent
 /// in-process watch saw web-N Ready).
-/// `cargo test -p kubectl-sts --test scale -- --ignored --nocapture measure_`
+/// `cargo test -p kubectl-sts --test it scale::measure_ -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn measure_requests_and_latency_0_to_50() {

@@ -2,17 +2,13 @@
 //! failing, a crash-looping replacement, and Ctrl-C (SIGINT) at each step (preflight,
 //! marking, waiting, verifying). The rule checked every time: nothing is deleted that was
 //! not asked for, and every marker file is either removed or named in the output.
-//! Covered elsewhere: tests/verify.rs `exec_failure_after_marking_reports_and_keeps_pod`
+//! Covered elsewhere: tests/it/verify.rs `exec_failure_after_marking_reports_and_keeps_pod`
 //! (one mount, read-back fails), `ctrl_c_while_waiting_stops_and_states_what_is_left`,
 //! `evict_blocked_by_pdb`, `data_loss_fault_gives_lost_and_exit_1`.
 
-mod common;
-mod faults_support;
-
 use std::time::Duration;
 
-use common::*;
-use faults_support::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};

@@ -1,11 +1,9 @@
 //! `kubectl sts verify-persistence` end-to-end against the simulated cluster: real
 //! exec into bubblewrap sandboxes, real PVC directories that outlive pods.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::support::*;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
