@@ -1,8 +1,14 @@
-//! What the integration tests share: a simulated cluster per test and objects from
-//! YAML (`sim`), and what the fault matrix asserts about a run and the cluster (`faults`).
+//! What the integration tests share: a simulated cluster per test and the seeded
+//! StatefulSet fixture (`sim`), running the built binary and its `Run` (`run`), the
+//! output every failure must have (`assert`), and the cluster state and request log a
+//! run must leave (`cluster`).
 
-mod faults;
+mod assert;
+mod cluster;
+mod run;
 mod sim;
 
-pub use faults::*;
+pub use assert::*;
+pub use cluster::*;
+pub use run::*;
 pub use sim::*;
