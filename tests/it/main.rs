@@ -13,6 +13,7 @@ mod faults_cluster;
 mod faults_input;
 mod faults_verify;
 mod krew;
+mod layout;
 mod orphans;
 mod proptest_model;
 mod rbac;
