@@ -3,18 +3,14 @@
 //! slow answers past --request-timeout, crash-looping pods, Pending claims. Each asserts
 //! the exit code, one error line naming the object and the fix, no dump, and the cluster
 //! state after the run against the state before.
-//! Covered elsewhere and not repeated: tests/scale.rs (409 on the PUT with
+//! Covered elsewhere and not repeated: tests/it/scale.rs (409 on the PUT with
 //! --current-replicas, dropped watches and 410 mid-scale, never-Ready pod, unknown
-//! StorageClass), tests/verify.rs (PDB blocking eviction, never-Ready replacement,
-//! data loss), tests/orphans.rs (PV list forbidden, one context unreachable).
-
-mod common;
-mod faults_support;
+//! StorageClass), tests/it/verify.rs (PDB blocking eviction, never-Ready replacement,
+//! data loss), tests/it/orphans.rs (PV list forbidden, one context unreachable).
 
 use std::time::{Duration, Instant};
 
-use common::*;
-use faults_support::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
@@ -22,13 +18,6 @@ use sts_sim::annotations;
 
 const NS: &str = "default";
 const FIX_RBAC: &str = "docs/rbac.yaml";
-
-async fn seeded() -> Sim {
-    let sim = sim().await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
-    sim
-}
 
 /// The seed scaled 3 -> 2: disk-ssd-web-2 is a scaled-in leftover.
 async fn seeded_with_leftover() -> Sim {
@@ -75,11 +64,6 @@ fn every_command() -> Vec<Vec<String>> {
     ]
 }
 
-async fn run(sim: &Sim, args: &[String]) -> std::process::Output {
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    kubectl_sts(sim, &a).await
-}
-
 /// rollout, rollout history and restart, for the faults every command must survive.
 fn rollout_commands() -> Vec<Vec<String>> {
     vec![
@@ -90,7 +74,7 @@ fn rollout_commands() -> Vec<Vec<String>> {
 }
 
 /// Run `args` under the faults already set; reset them, and check nothing changed.
-async fn run_unchanged(sim: &Sim, before: &ClusterState, args: &[&str]) -> std::process::Output {
+async fn run_unchanged(sim: &Sim, before: &ClusterState, args: &[&str]) -> Run {
     sim.requests().clear();
     let o = kubectl_sts(sim, args).await;
     let w = writes(sim);
@@ -305,7 +289,7 @@ async fn rbac_exec_forbidden() {
     sim.faults().deny("get", "pods/exec");
     let o = kubectl_sts(&sim, &["verify-persistence", "web", "--yes", "--dry-run"]).await;
     sim.faults().reset();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -365,7 +349,7 @@ async fn api_server_down_at_start_every_command() {
     sim.requests().clear();
     for c in every_command().into_iter().chain(rollout_commands()) {
         let started = Instant::now();
-        let o = run(&sim, &c).await;
+        let o = kubectl_sts_owned(&sim, &c).await;
         assert_error(&o, 3, &[&sim.url(), "connection refused", "sts-sim"]);
         assert!(
             started.elapsed() < Duration::from_secs(15),
@@ -382,9 +366,7 @@ async fn api_server_down_at_start_every_command() {
 /// resume (kube-runtime backoff) and the scale is followed to the end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_server_down_mid_scale_recovers() {
-    let sim = sim_with(|c| c.pod_start_delay = Duration::from_millis(600)).await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let sim = seeded_with(|c| c.pod_start_delay = Duration::from_millis(600)).await;
     let mut r = spawn(
         &sim,
         &["scale", "web", "--replicas", "4", "-o", "json", "--timeout", "60s"],
@@ -410,12 +392,7 @@ async fn api_server_down_mid_scale_recovers() {
                 )
             })
             .collect();
-        panic!(
-            "exit {:?}; pods now {pods:?}\n{}\n{}",
-            o.status.code(),
-            stdout(&o),
-            stderr(&o)
-        );
+        panic!("pods now {pods:?}\n{o}");
     }
     assert_no_dump(&o);
     let rep = json(&o);
@@ -484,9 +461,7 @@ async fn api_server_down_mid_scale_for_good() {
 /// The API server goes away while verify waits for the replacement, and comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_server_down_mid_verify_recovers() {
-    let sim = sim_with(|c| c.pod_start_delay = Duration::from_millis(500)).await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let sim = seeded_with(|c| c.pod_start_delay = Duration::from_millis(500)).await;
     let mut r = spawn(
         &sim,
         &["verify-persistence", "web", "--yes", "-o", "json", "--timeout", "60s"],
@@ -496,7 +471,7 @@ async fn api_server_down_mid_verify_recovers() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     sim.faults().set_server_up(true);
     let o = r.finish().await;
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     assert_no_dump(&o);
     assert_eq!(json(&o)["result"], "Persisted");
     assert_eq!(markers(&sim), Vec::<std::path::PathBuf>::new());
@@ -520,7 +495,7 @@ async fn conflict_409_on_scale_patch() {
     let sim = seeded().await;
     sim.faults().fail_next("patch", "statefulsets/scale", 409, 2);
     let o = kubectl_sts(&sim, &["scale", "web", "--replicas", "3", "--timeout", "30s"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     let codes: Vec<u16> = sim
         .requests()
         .for_resource("statefulsets/scale")
@@ -554,7 +529,7 @@ async fn throttling_and_server_errors_are_retried_bounded() {
         sim.requests().clear();
         sim.faults().fail_next("get", "statefulsets", code, 2);
         let o = kubectl_sts(&sim, &["status", "web"]).await;
-        assert_eq!(o.status.code(), Some(0), "{code}: {}", stderr(&o));
+        o.assert_exit(0);
         let gets: Vec<u16> = sim
             .requests()
             .for_resource("statefulsets")
@@ -604,9 +579,7 @@ async fn throttling_and_server_errors_are_retried_bounded() {
 /// the drill completes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_watch_and_410_mid_verify() {
-    let sim = sim_with(|c| c.pod_start_delay = Duration::from_millis(400)).await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let sim = seeded_with(|c| c.pod_start_delay = Duration::from_millis(400)).await;
     for (ordinal, expire) in [("1", false), ("0", true)] {
         let mut r = spawn(
             &sim,
@@ -629,7 +602,7 @@ async fn dropped_watch_and_410_mid_verify() {
             sim.faults().drop_watches();
         }
         let o = r.finish().await;
-        assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+        o.assert_exit(0);
         assert_eq!(json(&o)["result"], "Persisted");
         assert_eq!(markers(&sim), Vec::<std::path::PathBuf>::new());
         wait_sts(&sim.client(), NS, "web", settled()).await;
@@ -715,11 +688,11 @@ async fn pvc_pending_status_and_verify() {
     .unwrap()
     .unwrap();
     let o = kubectl_sts(&sim, &["status", "web"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     assert!(stdout(&o).contains("Pending"), "{}", stdout(&o));
     let before = state(&sim).await;
     let o = run_unchanged(&sim, &before, &["verify-persistence", "web", "--yes", "--ordinal", "0"]).await;
     let line = final_error(&o);
-    assert!(matches!(o.status.code(), Some(1) | Some(2)), "{line}");
+    o.assert_exit_in(&[1, 2]);
     assert!(line.contains("web-0") && line.contains("nothing was changed"), "{line}");
 }

@@ -2,9 +2,7 @@
 //! server cannot be reached, each must still be a usage error (exit 2) naming the flag,
 //! never "cannot reach the API server" (exit 3).
 
-mod common;
-
-use common::*;
+use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_flags_are_refused_before_connecting() {

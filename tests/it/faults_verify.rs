@@ -2,17 +2,13 @@
 //! failing, a crash-looping replacement, and Ctrl-C (SIGINT) at each step (preflight,
 //! marking, waiting, verifying). The rule checked every time: nothing is deleted that was
 //! not asked for, and every marker file is either removed or named in the output.
-//! Covered elsewhere: tests/verify.rs `exec_failure_after_marking_reports_and_keeps_pod`
+//! Covered elsewhere: tests/it/verify.rs `exec_failure_after_marking_reports_and_keeps_pod`
 //! (one mount, read-back fails), `ctrl_c_while_waiting_stops_and_states_what_is_left`,
 //! `evict_blocked_by_pdb`, `data_loss_fault_gives_lost_and_exit_1`.
 
-mod common;
-mod faults_support;
-
 use std::time::Duration;
 
-use common::*;
-use faults_support::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -20,7 +16,9 @@ use sts_sim::annotations;
 
 const NS: &str = "default";
 
-fn sts_manifest(name: &str, pod_spec: Value, templates: &[&str], ann: Value) -> String {
+/// One replica of `name`, OnDelete (a template change reaches only a replacement pod),
+/// with claim templates `templates` of the seed's class.
+fn on_delete_manifest(name: &str, pod_spec: Value, templates: &[&str], ann: Value) -> String {
     let claims: Vec<Value> = templates
         .iter()
         .map(|t| {
@@ -46,11 +44,6 @@ fn two_mounts() -> Value {
         {"name":"data","mountPath":"/data"},{"name":"logs","mountPath":"/logs"}]}]})
 }
 
-async fn setup(sim: &Sim, manifest: &str, name: &str) {
-    apply(&sim.client(), NS, manifest).await;
-    wait_sts(&sim.client(), NS, name, settled()).await;
-}
-
 /// Put `ann` on the pod template only (OnDelete: running pods keep theirs), so only
 /// the replacement pod gets it.
 async fn template_annotation(sim: &Sim, name: &str, key: &str, value: &str) {
@@ -70,9 +63,8 @@ async fn template_annotation(sim: &Sim, name: &str, key: &str, value: &str) {
 /// only marker on disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_fails_mid_marker() {
-    let sim = sim().await;
     let ann = json!({annotations::EXEC_FAIL: "after-2"});
-    setup(&sim, &sts_manifest("mm", two_mounts(), &["data", "logs"], ann), "mm").await;
+    let sim = sim_with_settled(&on_delete_manifest("mm", two_mounts(), &["data", "logs"], ann), "mm").await;
     let before = state(&sim).await;
     sim.requests().clear();
     let o = kubectl_sts(&sim, &["verify-persistence", "mm", "--yes"]).await;
@@ -101,10 +93,9 @@ async fn exec_fails_mid_marker() {
 /// deleted and no marker is left on any volume.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_answer_lost_mid_marker() {
-    let sim = sim().await;
     // Exec 0 writes /data's marker, 1 reads it back, 2 writes /logs's: its answer is lost.
     let ann = json!({annotations::EXEC_LOST_RESPONSE: "only-2"});
-    setup(&sim, &sts_manifest("ml", two_mounts(), &["data", "logs"], ann), "ml").await;
+    let sim = sim_with_settled(&on_delete_manifest("ml", two_mounts(), &["data", "logs"], ann), "ml").await;
     let before = state(&sim).await;
     sim.requests().clear();
     let o = kubectl_sts(&sim, &["verify-persistence", "ml", "--yes", "-o", "json"]).await;
@@ -130,9 +121,8 @@ async fn exec_answer_lost_mid_marker() {
 /// marker is removed, the pod is not deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_stall_mid_marker_is_bounded() {
-    let sim = sim().await;
     let ann = json!({annotations::EXEC_STALL: "only-2"});
-    setup(&sim, &sts_manifest("ms", two_mounts(), &["data", "logs"], ann), "ms").await;
+    let sim = sim_with_settled(&on_delete_manifest("ms", two_mounts(), &["data", "logs"], ann), "ms").await;
     let before = state(&sim).await;
     let started = std::time::Instant::now();
     let o = kubectl_sts(&sim, &["verify-persistence", "ms", "--yes", "--request-timeout", "2s"]).await;
@@ -162,10 +152,9 @@ async fn exec_stall_mid_marker_is_bounded() {
 /// exactly the file on disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn marker_cleanup_failing() {
-    let sim = sim().await;
     let spec =
         json!({"containers":[{"name":"app","image":"busybox","volumeMounts":[{"name":"data","mountPath":"/data"}]}]});
-    setup(&sim, &sts_manifest("mc", spec, &["data"], json!({})), "mc").await;
+    let sim = sim_with_settled(&on_delete_manifest("mc", spec, &["data"], json!({})), "mc").await;
     template_annotation(&sim, "mc", annotations::EXEC_FAIL, "after-1").await;
     let o = kubectl_sts(&sim, &["verify-persistence", "mc", "--yes", "--force", "-o", "json"]).await;
     assert_no_dump(&o);
@@ -181,7 +170,7 @@ async fn marker_cleanup_failing() {
         "{on_disk:?} {left:?}"
     );
     // The verdict stands (exit 0), and stderr says which file to remove by hand.
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     let e = stderr(&o);
     assert!(
         e.lines().any(|l| l.starts_with("warning: could not remove the marker")
@@ -195,10 +184,9 @@ async fn marker_cleanup_failing() {
 /// the new pod and the marker named.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_looping_replacement() {
-    let sim = sim().await;
     let spec =
         json!({"containers":[{"name":"app","image":"busybox","volumeMounts":[{"name":"data","mountPath":"/data"}]}]});
-    setup(&sim, &sts_manifest("cl", spec, &["data"], json!({})), "cl").await;
+    let sim = sim_with_settled(&on_delete_manifest("cl", spec, &["data"], json!({})), "cl").await;
     template_annotation(&sim, "cl", annotations::CRASH_LOOP, "true").await;
     let o = kubectl_sts(
         &sim,
@@ -220,9 +208,7 @@ async fn crash_looping_replacement() {
 /// Ctrl-C during the preflight (the StatefulSet GET is slow): nothing changed, 130.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_during_preflight() {
-    let sim = sim().await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let sim = seeded().await;
     let before = state(&sim).await;
     sim.requests().clear();
     sim.faults().slow("list", "pods", Duration::from_secs(5));
@@ -244,9 +230,7 @@ async fn sigint_during_preflight() {
 /// marker left behind once the in-flight write has landed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_while_marking() {
-    let sim = sim().await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let sim = seeded().await;
     let before = state(&sim).await;
     sim.requests().clear();
     sim.faults().slow("*", "pods/exec", Duration::from_millis(1500));
@@ -280,9 +264,7 @@ async fn sigint_while_marking() {
 /// exit 130, the verification is reported as interrupted, the marker is removed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_while_verifying() {
-    let sim = sim().await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let sim = seeded().await;
     let before = state(&sim).await;
     let mut r = spawn(&sim, &["verify-persistence", "web", "--yes", "--timeout", "30s"]);
     r.wait_line("waiting for its replacement").await;
@@ -302,9 +284,7 @@ async fn sigint_while_verifying() {
 /// the context; "n" changes nothing (exit 1).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompt_on_a_terminal_answered_no_changes_nothing() {
-    let sim = sim().await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let sim = seeded().await;
     let before = state(&sim).await;
     sim.requests().clear();
     let mut r = spawn_on_tty(&sim, &["verify-persistence", "web"]);
@@ -312,7 +292,7 @@ async fn prompt_on_a_terminal_answered_no_changes_nothing() {
     r.type_line("n");
     let o = r.finish().await;
     let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    o.assert_exit(1);
     let prompt = err.lines().find(|l| l.contains("[y/N]")).unwrap();
     for needle in ["web-1", "namespace \"default\"", "context \"sts-sim\""] {
         assert!(prompt.contains(needle), "{needle:?} not in the prompt: {prompt}");
@@ -326,15 +306,13 @@ async fn prompt_on_a_terminal_answered_no_changes_nothing() {
 /// "y" at the prompt goes ahead: the drill runs to its verdict and cleans up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompt_on_a_terminal_answered_yes_verifies() {
-    let sim = sim().await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let sim = seeded().await;
     let before = state(&sim).await;
     let mut r = spawn_on_tty(&sim, &["verify-persistence", "web", "-o", "json"]);
     r.wait_text("[y/N] ").await;
     r.type_line("y");
     let o = r.finish().await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     assert_eq!(json(&o)["result"], "Persisted");
     let after = state(&sim).await;
     assert_ne!(after.pods["default/web-1"], before.pods["default/web-1"]);
@@ -346,9 +324,7 @@ async fn prompt_on_a_terminal_answered_yes_verifies() {
 /// Ctrl-C while the prompt waits for an answer: exit 130, nothing written or deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_at_the_prompt() {
-    let sim = sim().await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let sim = seeded().await;
     let before = state(&sim).await;
     sim.requests().clear();
     let mut r = spawn_on_tty(&sim, &["verify-persistence", "web"]);
@@ -364,9 +340,7 @@ async fn sigint_at_the_prompt() {
 /// clean, so it finishes; the verdict, reached before, stands.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_during_cleanup_lets_it_finish() {
-    let sim = sim().await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let sim = seeded().await;
     let mut r = spawn(&sim, &["verify-persistence", "web", "--yes", "-o", "json"]);
     r.wait_line("web-1: ready").await;
     sim.faults().slow("*", "pods/exec", Duration::from_millis(1500));
@@ -376,7 +350,7 @@ async fn sigint_during_cleanup_lets_it_finish() {
     sim.faults().reset();
     let err = stderr(&o);
     assert!(err.contains("interrupted: stopping safely"), "{err}");
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    o.assert_exit(0);
     let rep = json(&o);
     assert_eq!(rep["result"], "Persisted");
     assert_eq!(rep["pods"][0]["markersRemaining"], json!([]), "{rep}");
@@ -387,9 +361,7 @@ async fn sigint_during_cleanup_lets_it_finish() {
 /// file it leaves, by PVC and path in the volume, so it can be removed by hand.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_sigint_during_cleanup_names_the_markers_left() {
-    let sim = sim().await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
+    let sim = seeded().await;
     let mut r = spawn(&sim, &["verify-persistence", "web", "--yes"]);
     r.wait_line("web-1: ready").await;
     sim.faults().slow("*", "pods/exec", Duration::from_millis(3000));

@@ -1,7 +1,7 @@
 //! Releases: the workflows and scripts pass their linters, the release workflow builds
 //! every platform krew is told about, no placeholder checksum is kept anywhere, a
 //! release archive packaged from the binaries built here carries what it must and
-//! renders a manifest that passes krew's rules (tests/krew.rs), the crates.io package
+//! renders a manifest that passes krew's rules (tests/it/krew.rs), the crates.io package
 //! holds the sources and not the tests, and `kubectl sts version` reports the sim's
 //! version.
 //!
@@ -9,16 +9,13 @@
 //! $ACTIONLINT and $SHELLCHECK). Without them these tests fail under CI=true and skip,
 //! saying why, elsewhere.
 
-mod common;
-#[path = "krew.rs"]
-#[allow(dead_code)]
-mod krew;
+use crate::krew;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::*;
+use crate::support::*;
 use kubectl_sts::commands::version::SUPPORTED_MINORS;
 use serde_json::Value;
 

@@ -9,8 +9,9 @@
 //!
 //! The render test packages small fake binaries (no release build here).
 
+use crate::support::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -283,7 +284,7 @@ pub(crate) fn sha256_hex(path: &Path) -> String {
 // scripts/release: package, sums, render
 // ---------------------------------------------------------------------------------
 
-fn release(dist: &Path, args: &[&str]) -> Output {
+fn release(dist: &Path, args: &[&str]) -> Run {
     // Stand-in man pages: these tests are about the manifest, tests/release.rs packages
     // the real ones.
     let man = dist.with_file_name("man");
@@ -295,12 +296,7 @@ fn release(dist: &Path, args: &[&str]) -> Output {
         .env("MAN_DIR", &man)
         .env("VERSION", format!("v{VERSION}"))
         .env("SOURCE_DATE_EPOCH", "1700000000")
-        .output()
-        .expect("run scripts/release")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+        .run()
 }
 
 /// Fake per-platform binaries: tiny scripts that say which platform they are.
@@ -317,33 +313,26 @@ fn fake_bins(dir: &Path, os: &str, arch: &str) -> PathBuf {
     bin
 }
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool} >/dev/null")])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// Install one platform as krew does: unpack, copy `files` (from -> to), find `bin`.
 fn krew_install(archive: &Path, platform: &Value, into: &Path) -> PathBuf {
     let unpack = into.join("unpack");
     std::fs::create_dir_all(&unpack).unwrap();
-    let status = if archive.extension().is_some_and(|e| e == "zip") {
+    if archive.extension().is_some_and(|e| e == "zip") {
         Command::new("unzip")
             .arg("-q")
             .arg(archive)
             .arg("-d")
             .arg(&unpack)
-            .status()
+            .run()
     } else {
         Command::new("tar")
             .arg("-xzf")
             .arg(archive)
             .arg("-C")
             .arg(&unpack)
-            .status()
-    };
-    assert!(status.unwrap().success(), "unpack {}", archive.display());
+            .run()
+    }
+    .assert_exit(0);
     let install = into.join("install");
     std::fs::create_dir_all(&install).unwrap();
     for f in platform["files"].as_array().unwrap() {
@@ -367,26 +356,27 @@ fn release_renders_a_valid_manifest_with_the_archives_real_sums() {
     // Rendering before every platform is packaged fails, naming what is missing.
     let linux = fake_bins(dir.path(), "linux", "amd64");
     let out = release(&dist, &["package", "linux", "amd64", linux.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(release(&dist, &["sums"]).status.success());
+    out.assert_exit(0);
+    release(&dist, &["sums"]).assert_exit(0);
+    // Render must refuse missing sums.
     let out = release(&dist, &["render"]);
-    assert!(!out.status.success(), "render must refuse missing sums");
+    out.assert_failure();
     assert!(
-        text(&out.stderr).contains(&format!("kubectl-sts_v{VERSION}_darwin_arm64.tar.gz")),
+        stderr(&out).contains(&format!("kubectl-sts_v{VERSION}_darwin_arm64.tar.gz")),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
     assert!(!dist.join("sts.yaml").exists(), "no manifest is left behind on failure");
 
     for (os, arch) in SUPPORTED {
         let bins = fake_bins(dir.path(), os, arch);
         let out = release(&dist, &["package", os, arch, bins.to_str().unwrap()]);
-        assert!(out.status.success(), "{os}/{arch}: {}", text(&out.stderr));
+        out.assert_exit(0);
     }
     let out = release(&dist, &["sums"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.assert_exit(0);
     let out = release(&dist, &["render"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    out.assert_exit(0);
 
     let m = load(&dist.join("sts.yaml"));
     let errs = validate("sts.yaml", &m);
@@ -409,9 +399,9 @@ fn release_renders_a_valid_manifest_with_the_archives_real_sums() {
         let arch = p["selector"]["matchLabels"]["arch"].as_str().unwrap();
         let into = dir.path().join(format!("krew-{os}-{arch}"));
         let bin = krew_install(&archive, p, &into);
-        let out = Command::new("sh").arg(&bin).output().unwrap();
+        let out = Command::new("sh").arg(&bin).run();
         assert_eq!(
-            text(&out.stdout).trim(),
+            stdout(&out).trim(),
             format!("kubectl-sts {os}/{arch}"),
             "{file} has another platform's binary"
         );
@@ -421,8 +411,8 @@ fn release_renders_a_valid_manifest_with_the_archives_real_sums() {
     // Same inputs, same archives: a rebuilt release can be checked against these sums.
     let before = std::fs::read_to_string(dist.join("SHA256SUMS")).unwrap();
     let out = release(&dist, &["package", "linux", "amd64", linux.to_str().unwrap()]);
-    assert!(out.status.success());
-    assert!(release(&dist, &["sums"]).status.success());
+    out.assert_exit(0);
+    release(&dist, &["sums"]).assert_exit(0);
     assert_eq!(before, std::fs::read_to_string(dist.join("SHA256SUMS")).unwrap());
 }
 
@@ -434,27 +424,22 @@ fn release_rejects_bad_input() {
         .arg("sums")
         .env("DIST", &dist)
         .env("VERSION", "1.0")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("not a semantic version"),
-        "{}",
-        text(&out.stderr)
-    );
+        .run();
+    out.assert_exit(2);
+    assert!(stderr(&out).contains("not a semantic version"), "{}", stderr(&out));
     let out = release(&dist, &["package", "plan9", "amd64", "/nonexistent"]);
-    assert!(!out.status.success());
+    out.assert_failure();
     assert!(
-        text(&out.stderr).contains("unknown platform plan9/amd64"),
+        stderr(&out).contains("unknown platform plan9/amd64"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
     let out = release(&dist, &["package", "linux", "amd64", "/nonexistent"]);
-    assert!(!out.status.success());
+    out.assert_failure();
     assert!(
-        text(&out.stderr).contains("/nonexistent/kubectl-sts does not exist"),
+        stderr(&out).contains("/nonexistent/kubectl-sts does not exist"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
 }
 
@@ -468,12 +453,10 @@ fn good() -> Value {
     let dist = dir.path().join("dist");
     for (os, arch) in SUPPORTED {
         let bins = fake_bins(dir.path(), os, arch);
-        let out = release(&dist, &["package", os, arch, bins.to_str().unwrap()]);
-        assert!(out.status.success(), "{os}/{arch}: {}", text(&out.stderr));
+        release(&dist, &["package", os, arch, bins.to_str().unwrap()]).assert_exit(0);
     }
-    assert!(release(&dist, &["sums"]).status.success());
-    let out = release(&dist, &["render"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    release(&dist, &["sums"]).assert_exit(0);
+    release(&dist, &["render"]).assert_exit(0);
     load(&dist.join("sts.yaml"))
 }
 

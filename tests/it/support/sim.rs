@@ -1,10 +1,6 @@
-//! Shared helpers for the integration tests: a simulated cluster per test, objects from
-//! YAML, waiting on watches (never sleeps), and running the built binary against it.
-//! Shared file: add helpers additively.
-#![allow(dead_code)]
+//! A simulated cluster per test, objects from YAML, waiting on watches (never sleeps),
+//! and the seeded-StatefulSet fixture most scenarios start from.
 
-use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -16,7 +12,7 @@ pub use sts_sim::{Sim, SimConfig};
 
 /// The seed runbook's manifest (headless Service `nginx` + StatefulSet `web`, claim
 /// template `disk-ssd` of class `alicloud-disk-ssd` at `/data`).
-pub const SEED_MANIFEST: &str = include_str!("../fixtures/seed-003-statefulset.yaml");
+pub const SEED_MANIFEST: &str = include_str!("../../fixtures/seed-003-statefulset.yaml");
 pub const SEED_STORAGE_CLASS: &str = "alicloud-disk-ssd";
 
 /// A sim with fast pod lifecycles and the seed's storage class.
@@ -72,6 +68,35 @@ pub async fn apply_seed(client: &kube::Client, namespace: &str) {
     apply(client, namespace, SEED_MANIFEST).await;
 }
 
+/// The fixture most scenarios start from: a sim (`sim()`) with the seed runbook's
+/// StatefulSet `web` (2 replicas) in `default`, settled: every replica Running, Ready
+/// and on the current revision.
+pub async fn seeded() -> Sim {
+    seeded_with(|_| {}).await
+}
+
+/// `seeded()` on a sim tuned by `tune` (slower pods, ...).
+pub async fn seeded_with(tune: impl FnOnce(&mut SimConfig)) -> Sim {
+    let sim = sim_with(tune).await;
+    create_settled(&sim, SEED_MANIFEST, "web").await;
+    sim
+}
+
+/// A sim (`sim()`) with the StatefulSet `name` of `manifest` created in `default` and
+/// settled.
+pub async fn sim_with_settled(manifest: &str, name: &str) -> Sim {
+    let sim = sim().await;
+    create_settled(&sim, manifest, name).await;
+    sim
+}
+
+/// Create `manifest` in `default` and wait until its StatefulSet `name` has settled.
+pub async fn create_settled(sim: &Sim, manifest: &str, name: &str) {
+    let client = sim.client();
+    apply(&client, "default", manifest).await;
+    wait_sts(&client, "default", name, settled()).await;
+}
+
 /// The StatefulSet has settled: status is current and every replica is ready and updated.
 pub fn settled() -> impl Condition<StatefulSet> {
     |obj: Option<&StatefulSet>| {
@@ -93,47 +118,6 @@ pub async fn wait_sts(client: &kube::Client, namespace: &str, name: &str, cond: 
         .await
         .unwrap_or_else(|_| panic!("statefulset {namespace}/{name} did not reach the condition within 30s"))
         .expect("watch statefulset");
-}
-
-/// Run the built `kubectl-sts` with `args` against the sim (its kubeconfig, no colour).
-pub async fn kubectl_sts(sim: &Sim, args: &[&str]) -> Output {
-    kubectl_sts_with_kubeconfig(&sim.kubeconfig_path(), args).await
-}
-
-pub async fn kubectl_sts_with_kubeconfig(kubeconfig: &Path, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-sts"))
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("KUBECONFIG")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("run kubectl-sts")
-}
-
-pub fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-pub fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Exactly one stderr line, `error: ...`, and no panic.
-pub fn one_line_error(o: &Output) -> String {
-    let e = stderr(o);
-    let lines: Vec<&str> = e.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one error line, got: {e}");
-    assert!(lines[0].starts_with("error: "), "{e}");
-    lines[0].to_string()
-}
-
-/// Parse a command's `-o json` output.
-pub fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(o)))
 }
 
 /// A StatefulSet `name` with the given pod template spec and claim templates (class

@@ -1,20 +1,14 @@
 //! Fault matrix, bad input: every command refuses it with a documented exit code and one
 //! line naming the object and the fix, sends no write, and leaves the cluster as it was.
 //! Scenarios already covered elsewhere are referenced, not repeated:
-//! tests/cli.rs (unknown -o for status, malformed --request-timeout, missing kubeconfig),
-//! tests/scale.rs `bad_replicas_are_usage_errors`, tests/verify.rs
+//! tests/it/cli.rs (unknown -o for status, malformed --request-timeout, missing kubeconfig),
+//! tests/it/scale.rs `bad_replicas_are_usage_errors`, tests/it/verify.rs
 //! `no_claim_templates_is_bad_input`, `no_shell_image_is_a_clear_error_and_nothing_is_deleted`,
 //! `two_claim_templates_subpath_spaces_emptydir_and_start_ordinal`.
 
-mod common;
-mod faults_support;
-
-use common::*;
-use faults_support::*;
+use crate::support::*;
 use serde_json::json;
 use sts_sim::annotations;
-
-const NS: &str = "default";
 
 /// Every command that takes a StatefulSet name, as it would be run against `name`.
 fn named_commands(name: &str) -> Vec<Vec<String>> {
@@ -37,30 +31,13 @@ fn all_commands(name: &str) -> Vec<Vec<String>> {
     c
 }
 
-async fn run(sim: &Sim, args: &[String]) -> std::process::Output {
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    kubectl_sts(sim, &a).await
-}
-
-async fn seeded() -> Sim {
-    let sim = sim().await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
-    sim
-}
-
-async fn setup(sim: &Sim, manifest: &str, name: &str) {
-    apply(&sim.client(), NS, manifest).await;
-    wait_sts(&sim.client(), NS, name, settled()).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_statefulset_every_command() {
     let sim = seeded().await;
     let before = state(&sim).await;
     sim.requests().clear();
     for cmd in named_commands("nosuch") {
-        let o = run(&sim, &cmd).await;
+        let o = kubectl_sts_owned(&sim, &cmd).await;
         assert_error(
             &o,
             2,
@@ -81,7 +58,7 @@ async fn unknown_namespace_every_command() {
     sim.requests().clear();
     for mut cmd in all_commands("web") {
         cmd.extend(["-n".to_string(), "nowhere".to_string()]);
-        let o = run(&sim, &cmd).await;
+        let o = kubectl_sts_owned(&sim, &cmd).await;
         assert_error(&o, 2, &["namespace \"nowhere\" not found", "check -n"]);
     }
     assert_eq!(writes(&sim), Vec::<String>::new());
@@ -95,7 +72,7 @@ async fn unknown_context_every_command() {
     sim.requests().clear();
     for mut cmd in all_commands("web") {
         cmd.extend(["--context".to_string(), "nope".to_string()]);
-        let o = run(&sim, &cmd).await;
+        let o = kubectl_sts_owned(&sim, &cmd).await;
         assert_error(&o, 2, &["context \"nope\" not found", "kubectl config get-contexts"]);
     }
     assert!(sim.requests().is_empty(), "{:?}", sim.requests().all());
@@ -107,7 +84,7 @@ async fn unknown_output_format_every_command() {
     let sim = sim().await;
     for mut cmd in all_commands("web") {
         cmd.extend(["-o".to_string(), "xml".to_string()]);
-        let o = run(&sim, &cmd).await;
+        let o = kubectl_sts_owned(&sim, &cmd).await;
         assert_usage(&o, &["'xml'", "--output"]);
         assert!(
             stderr(&o).contains("possible values: table, wide, json, yaml"),
@@ -185,10 +162,9 @@ async fn malformed_numbers_and_durations() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ordinal_outside_the_range_with_start_ordinal_5() {
-    let sim = sim().await;
     let spec =
         json!({"containers":[{"name":"app","image":"busybox","volumeMounts":[{"name":"data","mountPath":"/data"}]}]});
-    setup(&sim, &sts_manifest("db", 2, Some(5), spec, &["data"], json!({})), "db").await;
+    let sim = sim_with_settled(&sts_manifest("db", 2, Some(5), spec, &["data"], json!({})), "db").await;
     let before = state(&sim).await;
     sim.requests().clear();
     for bad in ["0", "4", "7", "2147483647"] {
@@ -209,19 +185,18 @@ async fn ordinal_outside_the_range_with_start_ordinal_5() {
 /// those, prune deletes exactly those, and ordinal 5's claim is never touched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_ordinal_5_across_commands() {
-    let sim = sim().await;
     let spec =
         json!({"containers":[{"name":"app","image":"busybox","volumeMounts":[{"name":"data","mountPath":"/data"}]}]});
-    setup(&sim, &sts_manifest("db", 2, Some(5), spec, &["data"], json!({})), "db").await;
+    let sim = sim_with_settled(&sts_manifest("db", 2, Some(5), spec, &["data"], json!({})), "db").await;
     let keep = state(&sim).await.pvcs["default/data-db-5"].clone();
 
     let o = kubectl_sts(&sim, &["status", "db", "-o", "json"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     let s = stdout(&o);
     assert!(s.contains("db-5") && s.contains("db-6") && !s.contains("db-0"), "{s}");
 
     let o = kubectl_sts(&sim, &["scale", "db", "--replicas", "3", "--timeout", "30s"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     let st = state(&sim).await;
     assert!(st.pods.contains_key("default/db-7") && !st.pods.contains_key("default/db-0"));
 
@@ -230,22 +205,22 @@ async fn start_ordinal_5_across_commands() {
         &["verify-persistence", "db", "--yes", "-o", "json", "--timeout", "30s"],
     )
     .await;
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     assert_eq!(json(&o)["pods"][0]["pod"], "db-7");
     assert_eq!(markers(&sim), Vec::<std::path::PathBuf>::new());
 
     let o = kubectl_sts(&sim, &["scale", "db", "--replicas", "1", "--yes", "--timeout", "30s"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
 
     let o = kubectl_sts(&sim, &["orphans", "-o", "json"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     let out = stdout(&o);
     assert!(out.contains("data-db-6") && out.contains("data-db-7"), "{out}");
     assert!(!out.contains("data-db-5"), "{out}");
 
     sim.requests().clear();
     let o = kubectl_sts(&sim, &["orphans", "prune", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     let mut deleted: Vec<String> = sim
         .requests()
         .all()
@@ -266,13 +241,12 @@ async fn start_ordinal_5_across_commands() {
 /// No claim templates: status and scale work, verify refuses, orphans finds nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statefulset_without_claim_templates_across_commands() {
-    let sim = sim().await;
     let spec = json!({"containers":[{"name":"app","image":"busybox"}]});
-    setup(&sim, &sts_manifest("plain", 1, None, spec, &[], json!({})), "plain").await;
+    let sim = sim_with_settled(&sts_manifest("plain", 1, None, spec, &[], json!({})), "plain").await;
     let before = state(&sim).await;
 
     let o = kubectl_sts(&sim, &["status", "plain"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     assert_no_dump(&o);
 
     sim.requests().clear();
@@ -286,11 +260,11 @@ async fn statefulset_without_claim_templates_across_commands() {
     assert_eq!(state(&sim).await, before);
 
     let o = kubectl_sts(&sim, &["orphans", "--fail-on-orphans"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     assert_no_dump(&o);
 
     let o = kubectl_sts(&sim, &["scale", "plain", "--replicas", "2", "--timeout", "30s"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     let after = state(&sim).await;
     assert!(after.pvcs.is_empty(), "{:?}", after.pvcs);
     assert_eq!(after.pods.len(), 2);
@@ -302,16 +276,10 @@ async fn statefulset_without_claim_templates_across_commands() {
 /// right one, -c picks it explicitly, -c with a wrong name names the containers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multi_container_with_and_without_c() {
-    let sim = sim().await;
     let spec = json!({"containers":[
         {"name":"sidecar","image":"busybox"},
         {"name":"app","image":"busybox","volumeMounts":[{"name":"data","mountPath":"/data"}]}]});
-    setup(
-        &sim,
-        &sts_manifest("mc", 1, None, spec.clone(), &["data"], json!({})),
-        "mc",
-    )
-    .await;
+    let sim = sim_with_settled(&sts_manifest("mc", 1, None, spec.clone(), &["data"], json!({})), "mc").await;
     let before = state(&sim).await;
     sim.requests().clear();
 
@@ -331,15 +299,15 @@ async fn multi_container_with_and_without_c() {
     assert_eq!(state(&sim).await, before);
 
     let o = kubectl_sts(&sim, &["verify-persistence", "mc", "--yes", "-c", "app", "-o", "json"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     assert_eq!(json(&o)["pods"][0]["container"], "app");
     assert_eq!(markers(&sim), Vec::<std::path::PathBuf>::new());
 
     // kubectl.kubernetes.io/default-container chooses without -c.
     let ann = json!({"kubectl.kubernetes.io/default-container":"app"});
-    setup(&sim, &sts_manifest("mcd", 1, None, spec, &["data"], ann), "mcd").await;
+    create_settled(&sim, &sts_manifest("mcd", 1, None, spec, &["data"], ann), "mcd").await;
     let o = kubectl_sts(&sim, &["verify-persistence", "mcd", "--yes", "-o", "json"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     assert_eq!(json(&o)["pods"][0]["container"], "app");
     assert_eq!(markers(&sim), Vec::<std::path::PathBuf>::new());
 }
@@ -348,11 +316,10 @@ async fn multi_container_with_and_without_c() {
 /// deleted; a shell sidecar mounting the same claim verifies it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn distroless_container_and_a_shell_sidecar() {
-    let sim = sim().await;
     let spec = json!({"containers":[
         {"name":"app","image":"gcr.io/distroless/static","volumeMounts":[{"name":"data","mountPath":"/data"}]},
         {"name":"debug","image":"busybox","volumeMounts":[{"name":"data","mountPath":"/mnt/data"}]}]});
-    setup(&sim, &sts_manifest("dl", 1, None, spec, &["data"], json!({})), "dl").await;
+    let sim = sim_with_settled(&sts_manifest("dl", 1, None, spec, &["data"], json!({})), "dl").await;
     let before = state(&sim).await;
     sim.requests().clear();
     let o = kubectl_sts(&sim, &["verify-persistence", "dl", "--yes"]).await;
@@ -373,7 +340,7 @@ async fn distroless_container_and_a_shell_sidecar() {
         &["verify-persistence", "dl", "--yes", "-c", "debug", "-o", "json"],
     )
     .await;
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     assert_eq!(json(&o)["result"], "Persisted");
     assert_eq!(markers(&sim), Vec::<std::path::PathBuf>::new());
 }
@@ -382,19 +349,13 @@ async fn distroless_container_and_a_shell_sidecar() {
 /// exec as argv, the marker lands in the right volume and is removed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mount_paths_with_spaces_quotes_and_unicode() {
-    let sim = sim().await;
     let path = "/srv/it's a \"quoted\" $(dir) ünïcødé ✓";
     let spec = json!({"containers":[{"name":"app","image":"busybox","volumeMounts":[
         {"name":"data","mountPath":path},
         {"name":"logs","mountPath":"/var/log/app","subPath":"sub dir/it's"}]}]});
-    setup(
-        &sim,
-        &sts_manifest("odd", 1, None, spec, &["data", "logs"], json!({})),
-        "odd",
-    )
-    .await;
+    let sim = sim_with_settled(&sts_manifest("odd", 1, None, spec, &["data", "logs"], json!({})), "odd").await;
     let o = kubectl_sts(&sim, &["verify-persistence", "odd", "--yes", "-o", "json"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     assert_no_dump(&o);
     let r = json(&o);
     assert_eq!(r["result"], "Persisted");
@@ -405,6 +366,6 @@ async fn mount_paths_with_spaces_quotes_and_unicode() {
     assert_eq!(markers(&sim), Vec::<std::path::PathBuf>::new());
     // Nothing escaped into a path the shell would have made of it.
     let o = kubectl_sts(&sim, &["status", "odd"]).await;
-    assert_eq!(o.status.code(), Some(0));
+    o.assert_exit(0);
     let _ = annotations::NO_SHELL;
 }

@@ -5,10 +5,8 @@
 //! that changes something must fail with the one-line 403 naming the verb and resource
 //! its own role grants, leave the cluster unchanged, and succeed once that role is added.
 
-mod common;
-
+use crate::support::*;
 use clap::CommandFactory;
-use common::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, Patch, PatchParams};
@@ -59,10 +57,8 @@ fn has_subcommand(name: &str) -> bool {
 /// The seed's `web` settled at 2 replicas, then scaled to 1 so `disk-ssd-web-1` is left
 /// behind (an orphan for `orphans` to list and `prune` to delete).
 async fn cluster_with_an_orphan() -> Sim {
-    let sim = sim().await;
+    let sim = seeded().await;
     let client = sim.client();
-    apply_seed(&client, NS).await;
-    wait_sts(&client, NS, "web", settled()).await;
     let api: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
     api.patch(
         "web",
@@ -80,14 +76,9 @@ async fn cluster_with_an_orphan() -> Sim {
 /// -> (VERB, RESOURCE). Commands that stop at the first error print it as their one
 /// `error:` line; `orphans prune` reports per claim (the reason in the claim's row on
 /// stdout) and ends with one summary line.
-fn forbidden_verb_and_resource(o: &std::process::Output) -> (String, String) {
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "403 is an API error (exit 3): {}{}",
-        stdout(o),
-        stderr(o)
-    );
+fn forbidden_verb_and_resource(o: &Run) -> (String, String) {
+    // A 403 is an API error (exit 3).
+    o.assert_exit(3);
     let err = stderr(o);
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "one error line: {err}");
@@ -129,7 +120,7 @@ async fn view_roles_are_enough_for_the_read_only_commands() {
     }
     for args in &runs {
         let o = kubectl_sts(&sim, args).await;
-        assert_eq!(o.status.code(), Some(0), "{args:?}: {}{}", stdout(&o), stderr(&o));
+        o.assert_exit(0);
     }
     let o = kubectl_sts(&sim, &["orphans", "-o", "json"]).await;
     assert!(
@@ -250,15 +241,7 @@ async fn mutating_commands_are_refused_with_the_missing_verb_then_work_with_thei
         allow(&sim, &roles);
         sim.requests().clear();
         let o = kubectl_sts(&sim, m.args).await;
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{:?} with {}: {}{}",
-            m.args,
-            m.role,
-            stdout(&o),
-            stderr(&o)
-        );
+        o.assert_exit(0);
         let refused: Vec<_> = sim
             .requests()
             .all()

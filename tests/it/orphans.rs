@@ -1,11 +1,9 @@
 //! `kubectl sts orphans [prune]` end-to-end against the simulated cluster.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -116,7 +114,7 @@ async fn report(sim: &Sim, args: &[&str]) -> Value {
     let mut all = vec!["orphans", "-o", "json"];
     all.extend_from_slice(args);
     let o = kubectl_sts(sim, &all).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     json(&o)
 }
 
@@ -145,7 +143,7 @@ async fn seed_scale_in_then_statefulset_deleted() {
 
     // Table: the documented columns, the row, the footer; --fail-on-orphans exits 1.
     let o = kubectl_sts(&sim, &["orphans", "--fail-on-orphans"]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    o.assert_exit(1);
     let out = stdout(&o);
     let header = out.lines().next().unwrap();
     for col in [
@@ -168,7 +166,7 @@ async fn seed_scale_in_then_statefulset_deleted() {
         "{out}"
     );
     assert!(out.contains(&format!("{SEED_STORAGE_CLASS}: 1 claim, 20Gi")), "{out}");
-    let wide = stdout(&kubectl_sts(&sim, &["orphans", "-o", "wide"]).await);
+    let wide = stdout(&kubectl_sts(&sim, &["orphans", "-o", "wide"]).await.output);
     assert!(
         wide.contains("ACCESS MODES") && wide.contains("RWO") && wide.contains("pod web-2"),
         "{wide}"
@@ -336,7 +334,7 @@ async fn all_namespaces_and_selector() {
     assert_eq!(m["cache-gone-db-1"]["statefulSet"], "gone-db");
     assert_eq!(m["cache-gone-db-1"]["confidence"], "high");
 
-    let out = stdout(&kubectl_sts(&sim, &["orphans", "-A"]).await);
+    let out = stdout(&kubectl_sts(&sim, &["orphans", "-A"]).await.output);
     assert!(out.lines().next().unwrap().starts_with("NAMESPACE "), "{out}");
     assert!(
         out.lines()
@@ -352,7 +350,7 @@ async fn all_namespaces_and_selector() {
 
     // A namespace that does not exist is bad input, not an empty report.
     let o = kubectl_sts(&sim, &["orphans", "-n", "nosuch"]).await;
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     assert!(one_line_error(&o).contains("namespace \"nosuch\" not found"));
 }
 
@@ -381,7 +379,7 @@ async fn two_contexts_one_unreachable() {
         vec!["orphans", "--all-contexts"],
     ] {
         let o = kubectl_sts_with_kubeconfig(&kc, &args).await;
-        assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+        o.assert_exit(3);
         let out = stdout(&o);
         assert!(out.contains("== context sts-sim ("), "{out}");
         assert!(out.contains("== context dead ("), "{out}");
@@ -402,7 +400,7 @@ async fn two_contexts_one_unreachable() {
         &["orphans", "--context", "sts-sim", "--context", "dead", "-o", "json"],
     )
     .await;
-    assert_eq!(o.status.code(), Some(3));
+    o.assert_exit(3);
     let r = json(&o);
     assert_eq!(r["clusters"][0]["context"], "sts-sim");
     assert!(r["clusters"][0]["error"].is_null());
@@ -416,7 +414,7 @@ async fn two_contexts_one_unreachable() {
     );
     // A single --context still works like the global flag.
     let o = kubectl_sts_with_kubeconfig(&kc, &["orphans", "--context", "sts-sim"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     let _ = std::fs::remove_file(&kc);
 }
 
@@ -426,7 +424,7 @@ async fn pv_list_forbidden_degrades() {
     seed_scaled_in(&sim).await;
     sim.faults().deny("list", "persistentvolumes");
     let o = kubectl_sts(&sim, &["orphans"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     let out = stdout(&o);
     assert!(!out.contains("RECLAIM"), "{out}");
     assert!(out.contains("disk-ssd-web-2"), "{out}");
@@ -490,7 +488,7 @@ async fn prune_dry_run_then_yes_deletes_exactly_the_plan() {
     create_json(&pvcs, pvc("cache-tmp-0", json!(null))).await;
 
     let o = kubectl_sts(&sim, &["orphans", "prune", "--dry-run"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     let out = stdout(&o);
     assert!(out.contains("Plan: delete 1 PersistentVolumeClaim (20Gi)"), "{out}");
     assert!(
@@ -506,12 +504,12 @@ async fn prune_dry_run_then_yes_deletes_exactly_the_plan() {
 
     // No terminal and no --yes: refused, nothing deleted.
     let o = kubectl_sts(&sim, &["orphans", "prune"]).await;
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    o.assert_exit(2);
     assert!(stderr(&o).contains("--yes"));
     assert_eq!(sim.requests().count("delete", "persistentvolumeclaims"), 0);
 
     let o = kubectl_sts(&sim, &["orphans", "prune", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     let out = stdout(&o);
     assert!(out.contains("persistentvolumeclaim/disk-ssd-web-2 deleted"), "{out}");
     assert!(out.contains("Deleted 1, skipped 0, failed 0."), "{out}");
@@ -558,7 +556,7 @@ async fn prune_skips_a_claim_mounted_after_the_plan() {
     create_json(&pods, pod_mounting("late-user", "data-gone-0")).await;
 
     let o = run.await.unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     let r = json(&o);
     assert_eq!(r["kind"], "OrphanPrune");
     assert_eq!(r["plan"].as_array().unwrap().len(), 2, "{r:#}");
@@ -584,7 +582,7 @@ async fn prune_skips_a_claim_mounted_after_the_plan() {
 }
 
 /// Not a timed test: the 10,000-claim figure for the report. Run with
-/// `cargo test -p kubectl-sts --test orphans bench_ten_thousand -- --ignored --nocapture`:
+/// `cargo test -p kubectl-sts --test it orphans::bench_ten_thousand -- --ignored --nocapture`:
 /// 100 namespaces x 10 StatefulSets x 9 replicas (9,000 pods), plus one scaled-in
 /// claim per set (10,000 PVCs, 1,000 of them orphans), then
 /// `/usr/bin/time -v kubectl-sts orphans -A -o json`.
@@ -623,15 +621,16 @@ async fn bench_ten_thousand_claims() {
     .await;
     eprintln!("seeded in {:?}", started.elapsed());
     let kc = sim.kubeconfig_path();
-    let o = tokio::process::Command::new("/usr/bin/time")
-        .arg("-v")
-        .arg(env!("CARGO_BIN_EXE_kubectl-sts"))
-        .arg("--kubeconfig")
-        .arg(&kc)
-        .args(["orphans", "-A", "-o", "json"])
-        .output()
-        .await
-        .unwrap();
+    let o = run_async(
+        tokio::process::Command::new("/usr/bin/time")
+            .arg("-v")
+            .arg(env!("CARGO_BIN_EXE_kubectl-sts"))
+            .arg("--kubeconfig")
+            .arg(&kc)
+            .args(["orphans", "-A", "-o", "json"]),
+    )
+    .await;
+    o.assert_exit(0);
     let r: Value = serde_json::from_slice(&o.stdout).unwrap();
     eprintln!("totals: {}", r["totals"]);
     let err = String::from_utf8_lossy(&o.stderr);

@@ -3,18 +3,14 @@
 //! request log afterwards. Pods are slowed down (sim delays) so the tracer, started
 //! after the template change as a user would, sees the rollout live.
 
-mod common;
-
-use std::process::Stdio;
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const NS: &str = "default";
 
@@ -125,7 +121,7 @@ async fn image_change_is_traced_high_to_low_with_durations() {
     set_image(&client, "nginx:1.25").await;
     sim.requests().clear();
     let out = kubectl_sts(&sim, &["rollout", "web", "--timeout", "60s", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     assert_eq!(r["kind"], "RolloutTrace");
     assert_eq!(r["result"], "done");
@@ -150,7 +146,7 @@ async fn image_change_is_traced_high_to_low_with_durations() {
 
     // The table output draws the timeline: a bar per ordinal, highest first.
     let out = kubectl_sts(&sim, &["rollout", "web", "--no-wait"]).await;
-    assert_eq!(out.status.code(), Some(0));
+    out.assert_exit(0);
     let text = stdout(&out);
     assert!(text.contains("ORDINAL") && text.contains("rollout done"), "{text}");
     assert!(
@@ -171,7 +167,7 @@ async fn partition_stops_at_the_partition_and_exits_0() {
     let before = pod_revision(&client, "web-0").await;
     set_image(&client, "nginx:1.25").await;
     let out = kubectl_sts(&sim, &["rollout", "web", "--timeout", "60s", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     assert_eq!(r["result"], "done");
     assert_eq!(r["spec"]["partition"], 2);
@@ -208,14 +204,14 @@ async fn on_delete_lists_waiting_pods_and_completes_as_they_are_deleted() {
 
     // A snapshot: the pods to delete by hand, exit 0.
     let out = kubectl_sts(&sim, &["rollout", "web", "--no-wait", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     assert_eq!(r["result"], "waitingForManualDelete");
     assert_eq!(r["waitingForManualDelete"], json!(["web-2", "web-1", "web-0"]));
 
     // Nobody deletes them: the wait ends at the progress deadline, naming them.
     let out = kubectl_sts(&sim, &["rollout", "web", "--progress-deadline", "1s"]).await;
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    out.assert_exit(1);
     let err = one_line_error(&out);
     assert!(
         err.contains("waiting for manual deletes") && err.contains("web-2, web-1, web-0"),
@@ -228,46 +224,18 @@ async fn on_delete_lists_waiting_pods_and_completes_as_they_are_deleted() {
     );
 
     // Follow while someone deletes them.
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-sts"))
-        .arg("--kubeconfig")
-        .arg(sim.kubeconfig_path())
-        .args(["rollout", "web", "--timeout", "60s", "--progress-deadline", "30s"])
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = String::new();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            seen.push_str(&l);
-            seen.push('\n');
-            if l.contains("waiting-for-manual-delete pods=web-2,web-1,web-0") {
-                return;
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no waiting-for-manual-delete line: {seen}"));
+    let mut r = spawn_following_stdout(
+        &sim,
+        &["rollout", "web", "--timeout", "60s", "--progress-deadline", "30s"],
+    );
+    r.wait_line("waiting-for-manual-delete pods=web-2,web-1,web-0").await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
     for p in ["web-2", "web-1", "web-0"] {
         pods.delete(p, &DeleteParams::default()).await.unwrap();
     }
-    let rest = tokio::time::timeout(Duration::from_secs(60), async {
-        let mut rest = String::new();
-        while let Some(l) = lines.next_line().await.unwrap() {
-            rest.push_str(&l);
-            rest.push('\n');
-        }
-        rest
-    })
-    .await
-    .unwrap();
-    let status = child.wait().await.unwrap();
-    assert_eq!(status.code(), Some(0), "{seen}{rest}");
+    let o = r.finish().await;
+    o.assert_exit(0);
+    let rest = stdout(&o);
     assert!(rest.contains("statefulset/web done"), "{rest}");
     assert!(rest.contains("rollout done"), "{rest}");
 }
@@ -284,7 +252,7 @@ async fn crash_looping_revision_is_stuck_with_its_cause() {
     .await;
     sim.requests().clear();
     let out = kubectl_sts(&sim, &["rollout", "web", "--progress-deadline", "3s", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    out.assert_exit(1);
     // Seconds of crash-looping cost no extra requests.
     assert_watch_only(&sim);
     let r = json(&out);
@@ -321,7 +289,7 @@ async fn max_unavailable_2_shows_two_ordinals_in_flight() {
     .await;
     set_image(&client, "nginx:1.25").await;
     let out = kubectl_sts(&sim, &["rollout", "web", "--timeout", "60s", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     assert_eq!(r["spec"]["maxUnavailable"], 2);
     assert_eq!(r["maxInFlight"], 2, "{r}");
@@ -336,7 +304,7 @@ async fn start_ordinal_is_honoured() {
     let client = create(&sim, 2, "  ordinals:\n    start: 3\n").await;
     set_image(&client, "nginx:1.25").await;
     let out = kubectl_sts(&sim, &["rollout", "web", "--timeout", "60s", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     let ords: Vec<i64> = r["ordinals"]
         .as_array()
@@ -389,7 +357,7 @@ async fn attach_mid_rollout_reconstructs_then_follows() {
         "web-2 updated before we attach"
     );
     let out = kubectl_sts(&sim, &["rollout", "web", "--timeout", "60s", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     assert_eq!(r["result"], "done");
     let o2 = ordinal(&r, 2);
@@ -414,10 +382,10 @@ async fn restart_needs_yes_without_a_terminal_then_restarts_every_pod() {
     let old = uids(&pods.list(&Default::default()).await.unwrap().items);
 
     let out = kubectl_sts(&sim, &["restart", "web"]).await;
-    assert_eq!(out.status.code(), Some(2));
+    out.assert_exit(2);
     assert!(one_line_error(&out).contains("--yes"));
     let out = kubectl_sts(&sim, &["restart", "web", "--dry-run"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     assert!(stdout(&out).contains("kubectl.kubernetes.io/restartedAt") && stdout(&out).contains("web-1, web-0"));
     let after = sts_api(&client).get("web").await.unwrap();
     assert_eq!(after.metadata.generation, before.metadata.generation, "nothing changed");
@@ -432,7 +400,7 @@ async fn restart_needs_yes_without_a_terminal_then_restarts_every_pod() {
     );
 
     let out = kubectl_sts(&sim, &["restart", "web", "--yes", "--timeout", "60s", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     assert_eq!(r["result"], "done");
     let after = sts_api(&client).get("web").await.unwrap();
@@ -459,7 +427,7 @@ async fn min_ready_seconds_holds_done_until_available() {
     let client = create(&sim, 2, "  minReadySeconds: 2\n").await;
     set_image(&client, "nginx:1.25").await;
     let out = kubectl_sts(&sim, &["rollout", "web", "--timeout", "60s", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     for o in [0, 1] {
         let x = ordinal(&r, o);
@@ -491,7 +459,7 @@ async fn history_lists_revisions_with_images_and_change_cause() {
         .unwrap();
     wait_sts(&client, NS, "web", settled()).await;
     let out = kubectl_sts(&sim, &["rollout", "history", "web", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     let revs = r["revisions"].as_array().unwrap();
     assert_eq!(revs.len(), 2, "{r}");
@@ -517,18 +485,18 @@ async fn history_lists_revisions_with_images_and_change_cause() {
 async fn bad_input_is_one_line_with_exit_2() {
     let sim = sim().await;
     let out = kubectl_sts(&sim, &["rollout", "nosuch"]).await;
-    assert_eq!(out.status.code(), Some(2));
+    out.assert_exit(2);
     assert!(one_line_error(&out).contains("statefulset \"nosuch\" not found"));
     let out = kubectl_sts(&sim, &["rollout", "history", "nosuch"]).await;
-    assert_eq!(out.status.code(), Some(2));
+    out.assert_exit(2);
     let out = kubectl_sts(&sim, &["restart", "nosuch", "--yes"]).await;
-    assert_eq!(out.status.code(), Some(2));
+    out.assert_exit(2);
     let out = kubectl_sts(&sim, &["rollout", "web", "--progress-deadline", "0"]).await;
-    assert_eq!(out.status.code(), Some(2));
+    out.assert_exit(2);
 }
 
 /// Not a timed test: the requests a 50-ordinal rollout costs per minute of watching.
-/// `cargo test -p kubectl-sts --test rollout -- --ignored --nocapture requests_per_minute`
+/// `cargo test -p kubectl-sts --test it rollout::requests_per_minute -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn requests_per_minute_for_50_ordinals() {
@@ -539,7 +507,7 @@ async fn requests_per_minute_for_50_ordinals() {
     let started = std::time::Instant::now();
     let out = kubectl_sts(&sim, &["rollout", "web", "--timeout", "10m", "-o", "json"]).await;
     let secs = started.elapsed().as_secs_f64();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let n = assert_watch_only(&sim);
     let r = json(&out);
     println!(

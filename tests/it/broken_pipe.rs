@@ -2,11 +2,9 @@
 //! format, ends quietly with exit 141 — no panic, no message, no abort — and a command
 //! that changes the cluster still finishes what it was asked to do.
 
-mod common;
-
 use std::process::{Output, Stdio};
 
-use common::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
@@ -54,13 +52,6 @@ fn assert_quiet_141(args: &[&str], o: &Output) {
             args.join(" ")
         );
     }
-}
-
-async fn seeded() -> Sim {
-    let sim = sim().await;
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
-    sim
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,11 +1,7 @@
 //! `kubectl sts verify-persistence` end-to-end against the simulated cluster: real
 //! exec into bubblewrap sandboxes, real PVC directories that outlive pods.
 
-mod common;
-
-use std::path::{Path, PathBuf};
-
-use common::*;
+use crate::support::*;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -15,17 +11,6 @@ const NS: &str = "default";
 
 fn container(mounts: Value) -> Value {
     json!({"name":"app","image":"busybox","volumeMounts":mounts})
-}
-
-async fn setup(sim: &Sim, manifest: &str, name: &str) {
-    let client = sim.client();
-    apply(&client, NS, manifest).await;
-    wait_sts(&client, NS, name, settled()).await;
-}
-
-async fn seed(sim: &Sim) {
-    apply_seed(&sim.client(), NS).await;
-    wait_sts(&sim.client(), NS, "web", settled()).await;
 }
 
 async fn pod(sim: &Sim, name: &str) -> Pod {
@@ -40,29 +25,9 @@ async fn pv_of(sim: &Sim, claim: &str) -> String {
     pvc.spec.unwrap().volume_name.unwrap()
 }
 
-/// Every `.kubectl-sts-marker-*` file anywhere under a directory.
-fn markers_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(".kubectl-sts-marker-"))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 /// No marker left in any volume of the sim.
 fn assert_no_markers(sim: &Sim) {
-    let left = markers_under(&sim.ctx().runtime.root().join("volumes"));
+    let left = markers(sim);
     assert!(left.is_empty(), "markers left behind: {left:?}");
 }
 
@@ -72,8 +37,7 @@ fn uid(p: &Pod) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_happy_path_persists_and_is_watch_driven() {
-    let sim = sim().await;
-    seed(&sim).await;
+    let sim = seeded().await;
     let before = pod(&sim, "web-1").await;
     let web0 = uid(&pod(&sim, "web-0").await);
     let pv = pv_of(&sim, "disk-ssd-web-1").await;
@@ -83,7 +47,7 @@ async fn seed_happy_path_persists_and_is_watch_driven() {
 
     let o = kubectl_sts(&sim, &["verify-persistence", "web", "--yes", "-o", "json"]).await;
     let reqs = sim.requests().all();
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     let r = json(&o);
     assert_eq!(r["kind"], "PersistenceVerification");
     assert_eq!(r["result"], "Persisted");
@@ -157,10 +121,9 @@ async fn seed_happy_path_persists_and_is_watch_driven() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn table_output_and_timing_line() {
-    let sim = sim().await;
-    seed(&sim).await;
+    let sim = seeded().await;
     let o = kubectl_sts(&sim, &["verify-persistence", "web", "--ordinal", "0", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     let out = stdout(&o);
     let header = out.lines().next().unwrap();
     for col in ["ORDINAL", "MOUNT", "PVC", "PV", "MARKER", "VERDICT"] {
@@ -190,7 +153,6 @@ async fn table_output_and_timing_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_claim_templates_subpath_spaces_emptydir_and_start_ordinal() {
-    let sim = sim().await;
     let spec = json!({
         "containers":[container(json!([
             {"name":"data","mountPath":"/data"},
@@ -198,14 +160,13 @@ async fn two_claim_templates_subpath_spaces_emptydir_and_start_ordinal() {
             {"name":"cache","mountPath":"/cache"}]))],
         "volumes":[{"name":"cache","emptyDir":{}}]
     });
-    setup(
-        &sim,
+    let sim = sim_with_settled(
         &sts_manifest("db", 2, Some(5), spec, &["data", "logs"], json!({})),
         "db",
     )
     .await;
     let o = kubectl_sts(&sim, &["verify-persistence", "db", "--yes", "-o", "json"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     let r = json(&o);
     let d = &r["pods"][0];
     // Start ordinal 5, two replicas: the highest is 6.
@@ -231,17 +192,16 @@ async fn two_claim_templates_subpath_spaces_emptydir_and_start_ordinal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emptydir_only_container_is_bad_input() {
-    let sim = sim().await;
     let spec = json!({
         "containers":[
             container(json!([{"name":"data","mountPath":"/data"}])),
             {"name":"sidecar","image":"busybox","volumeMounts":[{"name":"cache","mountPath":"/cache"}]}],
         "volumes":[{"name":"cache","emptyDir":{}}]
     });
-    setup(&sim, &sts_manifest("side", 1, None, spec, &["data"], json!({})), "side").await;
+    let sim = sim_with_settled(&sts_manifest("side", 1, None, spec, &["data"], json!({})), "side").await;
     let before = uid(&pod(&sim, "side-0").await);
     let o = kubectl_sts(&sim, &["verify-persistence", "side", "-c", "sidecar", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    o.assert_exit(2);
     let e = one_line_error(&o);
     assert!(
         e.contains("container \"sidecar\" of pod side-0 mounts no volume from side's volumeClaimTemplates")
@@ -251,16 +211,15 @@ async fn emptydir_only_container_is_bad_input() {
     assert_eq!(uid(&pod(&sim, "side-0").await), before);
     // The dry run of the default container lists the emptyDir as skipped.
     let o = kubectl_sts(&sim, &["verify-persistence", "side", "--dry-run"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_claim_templates_is_bad_input() {
-    let sim = sim().await;
     let spec = json!({"containers":[container(json!([]))]});
-    setup(&sim, &sts_manifest("plain", 1, None, spec, &[], json!({})), "plain").await;
+    let sim = sim_with_settled(&sts_manifest("plain", 1, None, spec, &[], json!({})), "plain").await;
     let o = kubectl_sts(&sim, &["verify-persistence", "plain", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     assert_eq!(
         one_line_error(&o),
         "error: plain has no volumeClaimTemplates: nothing persistent to verify"
@@ -269,12 +228,11 @@ async fn no_claim_templates_is_bad_input() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_loss_fault_gives_lost_and_exit_1() {
-    let sim = sim().await;
     let spec = json!({"containers":[container(json!([{"name":"data","mountPath":"/data"}]))]});
     let ann = json!({annotations::DATA_LOSS: "true"});
-    setup(&sim, &sts_manifest("lossy", 1, None, spec, &["data"], ann), "lossy").await;
+    let sim = sim_with_settled(&sts_manifest("lossy", 1, None, spec, &["data"], ann), "lossy").await;
     let o = kubectl_sts(&sim, &["verify-persistence", "lossy", "--yes", "-o", "json"]).await;
-    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    o.assert_exit(1);
     let r = json(&o);
     assert_eq!(r["result"], "Lost");
     let m = &r["pods"][0]["mounts"][0];
@@ -286,12 +244,11 @@ async fn data_loss_fault_gives_lost_and_exit_1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_shell_image_is_a_clear_error_and_nothing_is_deleted() {
-    let sim = sim().await;
     let spec = json!({"containers":[{"name":"app","image":"gcr.io/distroless/static","volumeMounts":[{"name":"data","mountPath":"/data"}]}]});
-    setup(&sim, &sts_manifest("dl", 1, None, spec, &["data"], json!({})), "dl").await;
+    let sim = sim_with_settled(&sts_manifest("dl", 1, None, spec, &["data"], json!({})), "dl").await;
     let before = uid(&pod(&sim, "dl-0").await);
     let o = kubectl_sts(&sim, &["verify-persistence", "dl", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    o.assert_exit(2);
     let e = stderr(&o);
     assert!(
         e.contains("container \"app\" in pod dl-0 has no shell") && e.contains("-c CONTAINER"),
@@ -304,14 +261,13 @@ async fn no_shell_image_is_a_clear_error_and_nothing_is_deleted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_failure_after_marking_reports_and_keeps_pod() {
-    let sim = sim().await;
     let spec = json!({"containers":[container(json!([{"name":"data","mountPath":"/data"}]))]});
     // The first exec (the marker write) works; the read-back fails.
     let ann = json!({annotations::EXEC_FAIL: "after-1"});
-    setup(&sim, &sts_manifest("flaky", 1, None, spec, &["data"], ann), "flaky").await;
+    let sim = sim_with_settled(&sts_manifest("flaky", 1, None, spec, &["data"], ann), "flaky").await;
     let before = uid(&pod(&sim, "flaky-0").await);
     let o = kubectl_sts(&sim, &["verify-persistence", "flaky", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(3), "{}\n{}", stdout(&o), stderr(&o));
+    o.assert_exit(3);
     let e = stderr(&o);
     assert!(e.contains("exec into container \"app\" of pod flaky-0 failed"), "{e}");
     assert!(e.contains("nothing was deleted"), "{e}");
@@ -328,20 +284,18 @@ async fn exec_failure_after_marking_reports_and_keeps_pod() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exec_always_failing_is_api_error() {
-    let sim = sim().await;
     let spec = json!({"containers":[container(json!([{"name":"data","mountPath":"/data"}]))]});
     let ann = json!({annotations::EXEC_FAIL: "always"});
-    setup(&sim, &sts_manifest("broken", 1, None, spec, &["data"], ann), "broken").await;
+    let sim = sim_with_settled(&sts_manifest("broken", 1, None, spec, &["data"], ann), "broken").await;
     let o = kubectl_sts(&sim, &["verify-persistence", "broken", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    o.assert_exit(3);
     assert_eq!(sim.requests().count("delete", "pods"), 0);
     assert_no_markers(&sim);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn never_ready_replacement_times_out_with_state() {
-    let sim = sim().await;
-    seed(&sim).await;
+    let sim = seeded().await;
     // From now on, new web pods never become Ready.
     let sts: Api<k8s_openapi::api::apps::v1::StatefulSet> = Api::namespaced(sim.client(), NS);
     let before = uid(&pod(&sim, "web-1").await);
@@ -364,7 +318,7 @@ async fn never_ready_replacement_times_out_with_state() {
     .unwrap();
     // OnDelete with stale pods refuses without --force.
     let o = kubectl_sts(&sim, &["verify-persistence", "web", "--yes", "--timeout", "2s"]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    o.assert_exit(1);
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
     assert_eq!(uid(&pod(&sim, "web-1").await), before);
 
@@ -382,7 +336,7 @@ async fn never_ready_replacement_times_out_with_state() {
         ],
     )
     .await;
-    assert_eq!(o.status.code(), Some(4), "{}\n{}", stdout(&o), stderr(&o));
+    o.assert_exit(4);
     let e = stderr(&o);
     assert!(e.contains("timed out after 2s waiting for pod web-1"), "{e}");
     assert!(e.contains("is Running, not Ready"), "{e}");
@@ -401,9 +355,8 @@ async fn never_ready_replacement_times_out_with_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refuses_while_rollout_in_flight() {
-    let sim = sim().await;
     let spec = json!({"containers":[container(json!([{"name":"data","mountPath":"/data"}]))]});
-    setup(&sim, &sts_manifest("roll", 3, None, spec, &["data"], json!({})), "roll").await;
+    let sim = sim_with_settled(&sts_manifest("roll", 3, None, spec, &["data"], json!({})), "roll").await;
     let sts: Api<k8s_openapi::api::apps::v1::StatefulSet> = Api::namespaced(sim.client(), NS);
     // Partition 3: the new revision is recorded but no pod is rolled.
     sts.patch(
@@ -426,7 +379,7 @@ async fn refuses_while_rollout_in_flight() {
     .await;
     let before = uid(&pod(&sim, "roll-2").await);
     let o = kubectl_sts(&sim, &["verify-persistence", "roll", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(1));
+    o.assert_exit(1);
     let e = one_line_error(&o);
     assert!(
         e.contains("refusing to delete roll-2") && e.contains("rollout is in flight"),
@@ -470,12 +423,11 @@ async fn make_unready(sim: &Sim, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refuses_when_a_sibling_is_not_ready_unless_forced() {
-    let sim = sim().await;
-    seed(&sim).await;
+    let sim = seeded().await;
     make_unready(&sim, "web-1").await;
     let before = uid(&pod(&sim, "web-0").await);
     let o = kubectl_sts(&sim, &["verify-persistence", "web", "--ordinal", "0", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    o.assert_exit(1);
     let e = one_line_error(&o);
     assert!(
         e.contains("not fully ready (web-1") && e.contains("quorum") && e.contains("--force"),
@@ -497,7 +449,7 @@ async fn refuses_when_a_sibling_is_not_ready_unless_forced() {
         ],
     )
     .await;
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     let r = json(&o);
     assert_eq!(r["pods"][0]["forced"], true);
     assert_eq!(r["pods"][0]["mounts"][0]["verdict"], "PERSISTED");
@@ -508,12 +460,11 @@ async fn refuses_when_a_sibling_is_not_ready_unless_forced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ordered_ready_blocked_replacement_is_refused_even_with_force() {
-    let sim = sim().await;
-    seed(&sim).await;
+    let sim = seeded().await;
     make_unready(&sim, "web-0").await;
     let before = uid(&pod(&sim, "web-1").await);
     let o = kubectl_sts(&sim, &["verify-persistence", "web", "--yes", "--force"]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    o.assert_exit(1);
     let e = one_line_error(&o);
     assert!(
         e.contains("OrderedReady, web-1 would not be recreated until web-0 is Running and Ready"),
@@ -525,14 +476,13 @@ async fn ordered_ready_blocked_replacement_is_refused_even_with_force() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evict_blocked_by_pdb() {
-    let sim = sim().await;
-    seed(&sim).await;
+    let sim = seeded().await;
     let pdb = r#"{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"web-pdb"},
         "spec":{"minAvailable":2,"selector":{"matchLabels":{"app":"nginx"}}}}"#;
     apply(&sim.client(), NS, pdb).await;
     let before = uid(&pod(&sim, "web-1").await);
     let o = kubectl_sts(&sim, &["verify-persistence", "web", "--evict", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    o.assert_exit(1);
     let e = stderr(&o);
     assert!(
         e.contains("refused by a PodDisruptionBudget (429)") && e.contains("nothing was deleted"),
@@ -544,13 +494,12 @@ async fn evict_blocked_by_pdb() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evict_allowed_by_pdb_persists() {
-    let sim = sim().await;
-    seed(&sim).await;
+    let sim = seeded().await;
     let pdb = r#"{"apiVersion":"policy/v1","kind":"PodDisruptionBudget","metadata":{"name":"web-pdb"},
         "spec":{"maxUnavailable":1,"selector":{"matchLabels":{"app":"nginx"}}}}"#;
     apply(&sim.client(), NS, pdb).await;
     let o = kubectl_sts(&sim, &["verify-persistence", "web", "--evict", "--yes", "-o", "json"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     assert_eq!(json(&o)["deletion"], "evict");
     assert_eq!(sim.requests().count("create", "pods/eviction"), 1);
     assert_eq!(sim.requests().count("delete", "pods"), 0);
@@ -559,12 +508,11 @@ async fn evict_allowed_by_pdb_persists() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_tty_without_yes_refuses_and_dry_run_changes_nothing() {
-    let sim = sim().await;
-    seed(&sim).await;
+    let sim = seeded().await;
     let before = uid(&pod(&sim, "web-1").await);
     sim.requests().clear();
     let o = kubectl_sts(&sim, &["verify-persistence", "web"]).await;
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    o.assert_exit(2);
     let e = one_line_error(&o);
     assert!(e.contains("delete pod web-1") && e.contains("--yes"), "{e}");
     assert!(
@@ -573,7 +521,7 @@ async fn non_tty_without_yes_refuses_and_dry_run_changes_nothing() {
     );
 
     let o = kubectl_sts(&sim, &["verify-persistence", "web", "--dry-run", "-o", "json"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     let r = json(&o);
     assert_eq!(r["result"], "Planned");
     assert_eq!(r["dryRun"], true);
@@ -596,10 +544,9 @@ async fn non_tty_without_yes_refuses_and_dry_run_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_ordinals_highest_first() {
-    let sim = sim().await;
-    seed(&sim).await;
+    let sim = seeded().await;
     let o = kubectl_sts(&sim, &["verify-persistence", "web", "--all", "--yes", "-o", "json"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     let r = json(&o);
     let names: Vec<&str> = r["pods"]
         .as_array()
@@ -614,34 +561,27 @@ async fn all_ordinals_highest_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_ordinal_and_missing_sts() {
-    let sim = sim().await;
-    seed(&sim).await;
+    let sim = seeded().await;
     let o = kubectl_sts(&sim, &["verify-persistence", "web", "--ordinal", "7", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     assert!(one_line_error(&o).contains("ordinal 7 is outside web's ordinals [0, 2)"));
     let o = kubectl_sts(&sim, &["verify-persistence", "nosuch", "--yes"]).await;
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     assert!(one_line_error(&o).contains("statefulset \"nosuch\" not found"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_mount_is_reported_and_keep_marker_keeps_it() {
-    let sim = sim().await;
     let spec = json!({"containers":[container(json!([
         {"name":"data","mountPath":"/data"},
         {"name":"conf","mountPath":"/conf","readOnly":true}]))]});
-    setup(
-        &sim,
-        &sts_manifest("ro", 1, None, spec, &["data", "conf"], json!({})),
-        "ro",
-    )
-    .await;
+    let sim = sim_with_settled(&sts_manifest("ro", 1, None, spec, &["data", "conf"], json!({})), "ro").await;
     let o = kubectl_sts(
         &sim,
         &["verify-persistence", "ro", "--yes", "--keep-marker", "-o", "json"],
     )
     .await;
-    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    o.assert_exit(0);
     assert!(
         stderr(&o).contains("warning: /conf (conf-ro-0) is mounted read-only"),
         "{}",
@@ -674,9 +614,7 @@ async fn read_only_mount_is_reported_and_keep_marker_keeps_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_waiting_stops_and_states_what_is_left() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let sim = sim().await;
-    seed(&sim).await;
+    let sim = seeded().await;
     let sts: Api<k8s_openapi::api::apps::v1::StatefulSet> = Api::namespaced(sim.client(), NS);
     // Replacement pods take a minute to start: OnDelete so the running ones stay.
     sts.patch(
@@ -694,50 +632,13 @@ async fn ctrl_c_while_waiting_stops_and_states_what_is_left() {
     )
     .await
     .unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-sts"))
-        .arg("--kubeconfig")
-        .arg(sim.kubeconfig_path())
-        .args(["verify-persistence", "web", "--all", "--yes", "--force"])
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
+    let mut r = spawn(&sim, &["verify-persistence", "web", "--all", "--yes", "--force"]);
     // Synchronise on the command's own output: the pod is gone, the wait has begun.
-    let wait_for = async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            seen.push(l.clone());
-            if l.contains("web-1: gone") {
-                return;
-            }
-        }
-        panic!("no 'gone' line: {seen:?}");
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(30), wait_for)
-        .await
-        .expect("web-1 gone within 30s");
-    let pid = child.id().unwrap().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
-        .await
-        .expect("exits after Ctrl-C")
-        .unwrap();
-    let mut rest = String::new();
-    while let Some(l) = lines.next_line().await.unwrap() {
-        rest.push_str(&l);
-        rest.push('\n');
-    }
-    assert_eq!(status.code(), Some(130), "{rest}");
+    r.wait_line("web-1: gone").await;
+    r.sigint();
+    let o = r.finish().await;
+    o.assert_exit(130);
+    let rest = stderr(&o);
     assert!(
         rest.contains("interrupted while waiting for web-1: nothing more was deleted"),
         "{rest}"

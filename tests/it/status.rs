@@ -1,21 +1,16 @@
 //! `kubectl sts status` end-to-end against the simulated cluster.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_statefulset_per_ordinal() {
-    let sim = sim().await;
-    let client = sim.client();
-    apply_seed(&client, "default").await;
-    wait_sts(&client, "default", "web", settled()).await;
+    let sim = seeded().await;
 
     let o = kubectl_sts(&sim, &["status", "web", "-o", "json"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     let r = json(&o);
     assert_eq!(r["kind"], "StatefulSetStatus");
     assert_eq!(r["state"], "Settled");
@@ -38,7 +33,7 @@ async fn seed_statefulset_per_ordinal() {
 
     // The table has the header lines and one row per ordinal.
     let o = kubectl_sts(&sim, &["status", "web"]).await;
-    assert_eq!(o.status.code(), Some(0));
+    o.assert_exit(0);
     let out = stdout(&o);
     assert!(out.contains("StatefulSet:   default/web   Settled"), "{out}");
     assert!(
@@ -80,7 +75,7 @@ async fn missing_pods_and_pending_claims_are_rows() {
     let _ = api;
 
     let o = kubectl_sts(&sim, &["status", "web", "-o", "json"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     let r = json(&o);
     let pods = r["pods"].as_array().unwrap();
     assert_eq!(pods.len(), 2);
@@ -90,7 +85,7 @@ async fn missing_pods_and_pending_claims_are_rows() {
     assert_eq!(pods[1]["status"], "<none>");
     assert_eq!(pods[1]["claims"][0]["phase"], "Missing");
 
-    let out = stdout(&kubectl_sts(&sim, &["status", "web"]).await);
+    let out = stdout(&kubectl_sts(&sim, &["status", "web"]).await.output);
     let row1 = out.lines().find(|l| l.starts_with("1 ")).expect("row for ordinal 1");
     assert!(
         row1.contains("<none>") && row1.contains("disk-ssd-web-1 (missing)"),
@@ -117,7 +112,7 @@ async fn start_ordinal_is_honoured() {
         settled().matches_object(s) && s.is_some_and(|s| s.spec.ordinals.as_ref().and_then(|o| o.start) == Some(5))
     })
     .await;
-    let r = json(&kubectl_sts(&sim, &["status", "web", "-o", "json"]).await);
+    let r = json(&kubectl_sts(&sim, &["status", "web", "-o", "json"]).await.output);
     let ordinals: Vec<i64> = r["pods"]
         .as_array()
         .unwrap()
@@ -148,7 +143,7 @@ async fn list_without_name_and_across_namespaces() {
     wait_sts(&client, "team-b", "web", settled()).await;
 
     let o = kubectl_sts(&sim, &["status"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    o.assert_exit(0);
     let out = stdout(&o);
     assert!(out.starts_with("NAME "), "{out}");
     assert_eq!(out.lines().count(), 2, "{out}");
@@ -167,7 +162,7 @@ async fn list_without_name_and_across_namespaces() {
         .collect();
     assert_eq!(names, vec!["default/web", "team-b/web"]);
 
-    let out = stdout(&kubectl_sts(&sim, &["status", "-A", "-l", "app=nosuch"]).await);
+    let out = stdout(&kubectl_sts(&sim, &["status", "-A", "-l", "app=nosuch"]).await.output);
     assert!(out.is_empty(), "{out}");
 }
 
@@ -175,7 +170,7 @@ async fn list_without_name_and_across_namespaces() {
 async fn errors_name_the_object_and_the_fix() {
     let sim = sim().await;
     let o = kubectl_sts(&sim, &["status", "nosuch"]).await;
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     let line = one_line_error(&o);
     assert!(
         line.contains("statefulset \"nosuch\" not found in namespace \"default\"") && line.contains("-n"),
@@ -183,16 +178,16 @@ async fn errors_name_the_object_and_the_fix() {
     );
 
     let o = kubectl_sts(&sim, &["status", "web", "-n", "nowhere"]).await;
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     assert!(one_line_error(&o).contains("namespace \"nowhere\" not found"));
 
     let o = kubectl_sts(&sim, &["status", "-n", "nowhere"]).await;
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     assert!(one_line_error(&o).contains("namespace \"nowhere\" not found"));
 
     sim.faults().deny("get", "statefulsets");
     let o = kubectl_sts(&sim, &["status", "web"]).await;
-    assert_eq!(o.status.code(), Some(3));
+    o.assert_exit(3);
     let line = one_line_error(&o);
     assert!(
         line.contains("may not get statefulsets (API group apps) in namespace \"default\""),
@@ -202,6 +197,6 @@ async fn errors_name_the_object_and_the_fix() {
 
     sim.faults().require_token(Some("another-token"));
     let o = kubectl_sts(&sim, &["status", "web"]).await;
-    assert_eq!(o.status.code(), Some(3));
+    o.assert_exit(3);
     assert!(one_line_error(&o).contains("rejected your credentials"));
 }

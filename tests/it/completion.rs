@@ -5,8 +5,9 @@
 //!   one really completes;
 //! - every subcommand's `--help` has an Examples section.
 
+use crate::support::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use clap::CommandFactory;
 use kubectl_sts::cli::Cli;
@@ -14,17 +15,12 @@ use kubectl_sts::cli::Cli;
 const STS: &str = env!("CARGO_BIN_EXE_kubectl-sts");
 const HELPER: &str = env!("CARGO_BIN_EXE_kubectl_complete-sts");
 
-fn run(bin: &str, args: &[&str]) -> Output {
+fn run(bin: &str, args: &[&str]) -> Run {
     Command::new(bin)
         .args(args)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
-        .output()
-        .expect("run binary")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+        .run()
 }
 
 /// Parse cobra `__complete` output into (candidates, directive).
@@ -46,16 +42,16 @@ fn parse_cobra(out: &str) -> (Vec<String>, u32) {
 fn helper_speaks_kubectls_plugin_completion_protocol() {
     // kubectl passes the words after `sts`, the last one being the word being typed.
     let out = run(HELPER, &["sc"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
+    out.assert_exit(0);
+    let text = stdout(&out);
     assert!(
-        stdout.starts_with("scale\tChange replicas"),
-        "candidate with its description: {stdout}"
+        text.starts_with("scale\tChange replicas"),
+        "candidate with its description: {text}"
     );
-    assert_eq!(parse_cobra(&stdout), (vec!["scale".to_string()], 4));
+    assert_eq!(parse_cobra(&text), (vec!["scale".to_string()], 4));
 
     // A new, empty word at the top level: every visible subcommand.
-    let (cands, directive) = parse_cobra(&text(&run(HELPER, &[""]).stdout));
+    let (cands, directive) = parse_cobra(&stdout(&run(HELPER, &[""]).output));
     for sub in Cli::command().get_subcommands().filter(|s| !s.is_hide_set()) {
         assert!(
             cands.contains(&sub.get_name().to_string()),
@@ -66,11 +62,11 @@ fn helper_speaks_kubectls_plugin_completion_protocol() {
     assert_eq!(directive, 4, "no file names for subcommands");
 
     // Flags of the subcommand, globals included; value enums; paths fall back to files.
-    let (cands, _) = parse_cobra(&text(&run(HELPER, &["scale", "web", "--re"]).stdout));
+    let (cands, _) = parse_cobra(&stdout(&run(HELPER, &["scale", "web", "--re"]).output));
     assert_eq!(cands, vec!["--replicas", "--request-timeout"]);
-    let (cands, _) = parse_cobra(&text(&run(HELPER, &["status", "-o", ""]).stdout));
+    let (cands, _) = parse_cobra(&stdout(&run(HELPER, &["status", "-o", ""]).output));
     assert_eq!(cands, vec!["table", "wide", "json", "yaml"]);
-    let (cands, directive) = parse_cobra(&text(&run(HELPER, &["status", "--kubeconfig", ""]).stdout));
+    let (cands, directive) = parse_cobra(&stdout(&run(HELPER, &["status", "--kubeconfig", ""]).output));
     assert!(cands.is_empty());
     assert_eq!(directive, 0, "the shell completes file names for --kubeconfig");
 
@@ -110,10 +106,9 @@ fn real_kubectl_completes_the_plugin_through_the_helper() {
             .env("PATH", &path)
             .env("KUBECONFIG", dir.path().join("none"))
             .stdin(Stdio::null())
-            .output()
-            .expect("run kubectl");
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        parse_cobra(&text(&out.stdout))
+            .run();
+        out.assert_exit(0);
+        parse_cobra(&stdout(&out))
     };
     // kubectl itself lists the plugin ...
     let (cands, _) = kubectl_complete(&["st"]);
@@ -136,25 +131,18 @@ fn completion_scripts_for_every_shell() {
         ("elvish", "edit:completion:arg-completer"),
     ] {
         let out = run(STS, &["completion", shell]);
-        assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
-        let script = text(&out.stdout);
+        out.assert_exit(0);
+        let script = stdout(&out);
         assert!(script.contains(marker), "{shell} script lacks {marker:?}");
         assert!(
             script.contains("verify-persistence"),
             "{shell} script lacks the subcommands"
         );
     }
+    // An unknown shell is a usage error.
     let out = run(STS, &["completion", "tcsh"]);
-    assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
-    assert!(text(&out.stderr).contains("possible values"), "{}", text(&out.stderr));
-}
-
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    out.assert_exit(2);
+    assert!(stderr(&out).contains("possible values"), "{}", stderr(&out));
 }
 
 fn write_script(dir: &Path, shell: &str) -> PathBuf {
@@ -179,12 +167,9 @@ _kubectl__sts kubectl-sts "" kubectl-sts
 printf '%s\n' "${{COMPREPLY[@]}}""#,
         script.display()
     );
-    let out = Command::new("bash")
-        .args(["--norc", "-c", &driver])
-        .output()
-        .expect("bash");
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let got = text(&out.stdout);
+    let out = Command::new("bash").args(["--norc", "-c", &driver]).run();
+    out.assert_exit(0);
+    let got = stdout(&out);
     let words: Vec<&str> = got.split_whitespace().collect();
     assert!(
         words.contains(&"--replicas") && words.contains(&"--request-timeout"),
@@ -205,8 +190,8 @@ fn zsh_and_fish_scripts_parse_when_those_shells_exist() {
             continue;
         }
         let script = write_script(dir.path(), shell);
-        let out = Command::new(shell).args(&check).arg(&script).output().expect("shell");
-        assert!(out.status.success(), "{shell}: {}", text(&out.stderr));
+        let out = Command::new(shell).args(&check).arg(&script).run();
+        out.assert_exit(0);
     }
 }
 
@@ -221,7 +206,7 @@ fn a_closed_pipe_is_not_a_panic() {
     // Close our end without reading: the write fails with EPIPE.
     drop(child.stdout.take());
     let out = child.wait_with_output().expect("wait");
-    let stderr = text(&out.stderr);
+    let stderr = stderr(&out);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -248,8 +233,8 @@ fn every_subcommand_help_has_examples() {
         let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
         args.push("--help");
         let out = run(STS, &args);
-        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
-        let help = text(&out.stdout);
+        out.assert_exit(0);
+        let help = stdout(&out);
         // An "Examples:" heading followed by at least one `kubectl sts` command line.
         let examples = help.split_once("\nExamples:\n").map(|(_, rest)| rest);
         if !examples.is_some_and(|e| e.lines().any(|l| l.trim_start().starts_with("kubectl sts "))) {

@@ -1,11 +1,9 @@
 //! `kubectl sts scale` end to end against sts-sim: the built binary, the sim's
 //! controllers, and the cluster state and request log afterwards.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::Api;
@@ -130,14 +128,12 @@ fn ordinal(report: &Value, o: i64) -> &Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_out_in_out_reuses_the_same_volume() {
-    let sim = sim().await;
+    let sim = seeded().await;
     let client = sim.client();
-    apply_seed(&client, NS).await;
-    wait_sts(&client, NS, "web", settled()).await;
 
     // 2 -> 3: a new ordinal with a new PVC.
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "3"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    out.assert_exit(0);
     let text = stdout(&out);
     let lines = progress_lines(&text);
     assert!(position(&lines, "pod/web-2", "created") < position(&lines, "pod/web-2", "ready"));
@@ -155,7 +151,7 @@ async fn scale_out_in_out_reuses_the_same_volume() {
 
     // 3 -> 2: web-2 goes, its PVC is kept (whenScaled: Retain).
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "2"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    out.assert_exit(0);
     let text = stdout(&out);
     let lines = progress_lines(&text);
     assert!(
@@ -177,7 +173,7 @@ async fn scale_out_in_out_reuses_the_same_volume() {
 
     // 2 -> 3 again: the kept PVC is reused, bound to the same PV.
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "3", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     assert_eq!(r["kind"], "ScaleReport");
     assert_eq!(r["apiVersion"], "kubectl-sts/v1");
@@ -208,7 +204,7 @@ async fn ordered_ready_creates_low_to_high_and_removes_high_to_low() {
     apply(&client, NS, &manifest(1, "", &[], SEED_STORAGE_CLASS)).await;
     wait_sts(&client, NS, "web", settled()).await;
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "4"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    out.assert_exit(0);
     let lines = progress_lines(&stdout(&out));
     assert!(position(&lines, "pod/web-1", "ready") < position(&lines, "pod/web-2", "created"));
     assert!(position(&lines, "pod/web-2", "ready") < position(&lines, "pod/web-3", "created"));
@@ -220,7 +216,7 @@ async fn ordered_ready_creates_low_to_high_and_removes_high_to_low() {
     assert!(stdout(&out).contains("Order: as OrderedReady promises"));
 
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "1"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    out.assert_exit(0);
     let lines = progress_lines(&stdout(&out));
     assert!(position(&lines, "pod/web-3", "deleted") < position(&lines, "pod/web-2", "terminating"));
     assert!(position(&lines, "pod/web-2", "deleted") < position(&lines, "pod/web-1", "terminating"));
@@ -243,7 +239,7 @@ async fn parallel_policy_expects_no_order() {
     .await;
     wait_sts(&client, NS, "web", settled()).await;
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "3", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     assert_eq!(r["result"], "Settled");
     assert_eq!(r["podManagementPolicy"], "Parallel");
@@ -267,7 +263,7 @@ async fn start_ordinal_is_honoured() {
     .await;
     wait_sts(&client, NS, "web", settled()).await;
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "3", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     assert_eq!(r["plan"]["adding"], serde_json::json!([6, 7]));
     let ords: Vec<i64> = r["ordinals"]
@@ -301,7 +297,7 @@ async fn scale_to_zero_with_delete_is_refused_without_yes() {
     wait_sts(&client, NS, "web", settled()).await;
     sim.requests().clear();
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "0"]).await;
-    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    out.assert_exit(2);
     let err = one_line_error(&out);
     assert!(err.contains("--yes") && err.contains("DELETE PVCs"), "{err}");
     assert!(
@@ -322,7 +318,7 @@ async fn scale_to_zero_with_delete_is_refused_without_yes() {
 
     // With --yes it goes ahead, and the PVCs are deleted by the retention policy.
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "0", "--yes", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     assert_eq!(r["result"], "Settled");
     assert!(r["plan"]["leftBehind"][0]["willBeDeleted"].as_bool().unwrap());
@@ -340,7 +336,7 @@ async fn a_pod_that_never_gets_ready_times_out_naming_it() {
     .await;
     wait_sts(&client, NS, "web", settled()).await;
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "2", "--timeout", "3s"]).await;
-    assert_eq!(out.status.code(), Some(4), "{}{}", stdout(&out), stderr(&out));
+    out.assert_exit(4);
     let err = one_line_error(&out);
     assert!(err.contains("timed out after 3s"), "{err}");
     assert!(err.contains("web-0 (ordinal 0)"), "{err}");
@@ -379,7 +375,7 @@ async fn unknown_storage_class_is_a_clear_failure_with_its_cause() {
     apply(&client, NS, &manifest(0, "", &[], "nosuchclass")).await;
     wait_sts(&client, NS, "web", settled()).await;
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "1", "-o", "json"]).await;
-    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    out.assert_exit(1);
     let r = json(&out);
     assert_eq!(r["result"], "Failed");
     assert_eq!(r["blocking"]["pod"], "web-0");
@@ -395,15 +391,13 @@ async fn unknown_storage_class_is_a_clear_failure_with_its_cause() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn current_replicas_precondition_and_conflicts() {
-    let sim = sim().await;
+    let sim = seeded().await;
     let client = sim.client();
-    apply_seed(&client, NS).await;
-    wait_sts(&client, NS, "web", settled()).await;
 
     // Mismatch: refused before any write.
     sim.requests().clear();
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "3", "--current-replicas", "5"]).await;
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    out.assert_exit(1);
     let err = one_line_error(&out);
     assert!(
         err.contains("has 2 replicas, not 5") && err.contains("nothing was changed"),
@@ -416,7 +410,7 @@ async fn current_replicas_precondition_and_conflicts() {
     sim.requests().clear();
     sim.faults().fail_next("update", "statefulsets/scale", 409, 1);
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "3", "--current-replicas", "2"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    out.assert_exit(0);
     let updates: Vec<u16> = sim
         .requests()
         .for_resource("statefulsets/scale")
@@ -431,7 +425,7 @@ async fn current_replicas_precondition_and_conflicts() {
     // 409s forever: bounded retries, a clear error, nothing applied.
     sim.faults().fail_next("update", "statefulsets/scale", 409, 100);
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "4", "--current-replicas", "3"]).await;
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    out.assert_exit(3);
     assert!(one_line_error(&out).contains("the scale was not applied"));
     assert_eq!(sts(&client, "web").await.spec.replicas, Some(3));
     sim.faults().reset();
@@ -442,28 +436,26 @@ async fn bad_replicas_are_usage_errors() {
     let sim = sim().await;
     for bad in ["-1", "three", "1.5"] {
         let out = kubectl_sts(&sim, &["scale", "web", "--replicas", bad]).await;
-        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        out.assert_exit(2);
         let e = stderr(&out);
         assert!(e.contains("--replicas") && !e.contains("panicked"), "{e}");
     }
     let out = kubectl_sts(&sim, &["scale", "nosuch", "--replicas", "1"]).await;
-    assert_eq!(out.status.code(), Some(2));
+    out.assert_exit(2);
     assert!(one_line_error(&out).contains("statefulset \"nosuch\" not found"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_runs_change_nothing() {
-    let sim = sim().await;
+    let sim = seeded().await;
     let client = sim.client();
-    apply_seed(&client, NS).await;
-    wait_sts(&client, NS, "web", settled()).await;
     sim.requests().clear();
     let out = kubectl_sts(
         &sim,
         &["scale", "web", "--replicas", "5", "--dry-run=server", "-o", "json"],
     )
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     assert_eq!(
         (r["result"].as_str(), r["dryRun"].as_str()),
@@ -473,13 +465,9 @@ async fn dry_runs_change_nothing() {
     assert_eq!(patches.len(), 1);
     assert!(patches[0].query.contains("dryRun=All"), "{}", patches[0].query);
     assert_eq!(sim.requests().count("watch", "pods"), 0, "no watching on a dry run");
+    // A dry run needs no confirmation.
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "0", "--dry-run"]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "dry-run needs no confirmation: {}",
-        stderr(&out)
-    );
+    out.assert_exit(0);
     assert_eq!(sts(&client, "web").await.spec.replicas, Some(2));
 }
 
@@ -495,7 +483,7 @@ async fn requests_for_scale(delay: Duration) -> (usize, Vec<String>) {
     wait_sts(&client, NS, "web", settled()).await;
     sim.requests().clear();
     let out = kubectl_sts(&sim, &["scale", "web", "--replicas", "4"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let all = sim.requests().all();
     let shape = all
         .iter()
@@ -532,10 +520,8 @@ async fn request_count_does_not_grow_with_duration() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropped_watches_and_410_mid_scale_still_settle() {
-    let sim = sim_with(|c| c.pod_ready_delay = Duration::from_millis(800)).await;
+    let sim = seeded_with(|c| c.pod_ready_delay = Duration::from_millis(800)).await;
     let client = sim.client();
-    apply_seed(&client, NS).await;
-    wait_sts(&client, NS, "web", settled()).await;
     let kubeconfig = sim.kubeconfig_path();
     let run = tokio::spawn(async move {
         kubectl_sts_with_kubeconfig(&kubeconfig, &["scale", "web", "--replicas", "5", "-o", "json"]).await
@@ -545,7 +531,7 @@ async fn dropped_watches_and_410_mid_scale_still_settle() {
     wait_pod_exists(&client, "web-3").await;
     sim.faults().expire_watches();
     let out = run.await.unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    out.assert_exit(0);
     let r = json(&out);
     assert_eq!(r["result"], "Settled");
     assert!(r["watch"]["relists"].as_u64().unwrap() >= 1, "{}", r["watch"]);
@@ -564,13 +550,12 @@ async fn dropped_watches_and_410_mid_scale_still_settle() {
 /// long scale (0 -> 50 under OrderedReady with slow pods) and event-to-output latency
 /// (when our progress line for `pod/web-N ready` is read, against when an independent
 /// in-process watch saw web-N Ready).
-/// `cargo test -p kubectl-sts --test scale -- --ignored --nocapture measure_`
+/// `cargo test -p kubectl-sts --test it scale::measure_ -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn measure_requests_and_latency_0_to_50() {
     use futures::{StreamExt, TryStreamExt};
     use kube::runtime::{WatchStreamExt, watcher};
-    use tokio::io::AsyncBufReadExt;
 
     let sim = sim_with(|c| {
         c.pod_start_delay = Duration::from_millis(300);
@@ -602,20 +587,10 @@ async fn measure_requests_and_latency_0_to_50() {
     });
     sim.requests().clear();
     let started = std::time::Instant::now();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-sts"))
-        .arg("--kubeconfig")
-        .arg(sim.kubeconfig_path())
-        .args(["scale", "web", "--replicas", "50", "--timeout", "10m"])
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut r = spawn_following_stdout(&sim, &["scale", "web", "--replicas", "50", "--timeout", "10m"]);
     let mut printed = std::collections::BTreeMap::new();
     let mut requests_after_sync = None;
-    while let Some(l) = lines.next_line().await.unwrap() {
+    while let Some(l) = r.next_line().await {
         let parts: Vec<&str> = l.split(' ').collect();
         if parts.len() >= 3 && parts[2] == "ready" {
             printed.insert(
@@ -627,10 +602,10 @@ async fn measure_requests_and_latency_0_to_50() {
             requests_after_sync = Some(sim.requests().len());
         }
     }
-    let status = child.wait().await.unwrap();
+    let o = r.finish().await;
     let elapsed = started.elapsed();
     watch.abort();
-    assert!(status.success());
+    o.assert_exit(0);
     let total = sim.requests().len();
     let seen = seen_ready.lock().unwrap().clone();
     let mut lat: Vec<f64> = printed

@@ -2,11 +2,9 @@
 //! crash-looping template) reverted and its stuck pods replaced, the dry run, OnDelete,
 //! and Ready pods that must never be deleted.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::support::*;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};

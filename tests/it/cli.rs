@@ -2,7 +2,9 @@
 //! connection errors, each with its documented exit code and a one-line message.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
+
+use crate::support::*;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-sts"));
@@ -20,22 +22,8 @@ fn scratch_dir(name: &str) -> PathBuf {
     d
 }
 
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("run kubectl-sts")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Exactly one line on stderr, starting with `error: `.
-fn one_line_error(o: &Output) -> String {
-    let e = stderr(o);
-    let lines: Vec<&str> = e.lines().collect();
-    assert_eq!(lines.len(), 1, "expected one error line, got: {e}");
-    assert!(lines[0].starts_with("error: "), "{e}");
-    assert!(!e.contains("panicked"), "{e}");
-    lines[0].to_string()
+fn run(args: &[&str]) -> Run {
+    bin().args(args).run()
 }
 
 fn kubeconfig(server: &str, extra_context: bool) -> PathBuf {
@@ -55,14 +43,14 @@ fn kubeconfig(server: &str, extra_context: bool) -> PathBuf {
 #[test]
 fn help_top_level() {
     let o = run(&["--help"]);
-    assert!(o.status.success());
+    o.assert_exit(0);
     insta::assert_snapshot!("help_top_level", String::from_utf8_lossy(&o.stdout));
 }
 
 #[test]
 fn help_status() {
     let o = run(&["status", "--help"]);
-    assert!(o.status.success());
+    o.assert_exit(0);
     insta::assert_snapshot!("help_status", String::from_utf8_lossy(&o.stdout));
 }
 
@@ -77,7 +65,7 @@ fn help_reads_kubectl_sts() {
 #[test]
 fn unknown_output_format_is_a_usage_error() {
     let o = run(&["status", "web", "-o", "xml"]);
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     assert!(
         stderr(&o).contains("invalid value 'xml' for '--output <FORMAT>'"),
         "{}",
@@ -88,14 +76,14 @@ fn unknown_output_format_is_a_usage_error() {
 #[test]
 fn malformed_request_timeout_is_a_usage_error() {
     let o = run(&["status", "--request-timeout", "5 minutes"]);
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     assert!(stderr(&o).contains("invalid duration \"5 minutes\""), "{}", stderr(&o));
 }
 
 #[test]
 fn no_kubeconfig_and_no_cluster() {
     let o = run(&["status"]);
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     let line = one_line_error(&o);
     assert!(
         line.contains("no kubeconfig found") && line.contains("--kubeconfig"),
@@ -107,7 +95,7 @@ fn no_kubeconfig_and_no_cluster() {
 fn unknown_context_names_it_and_the_fix() {
     let kc = kubeconfig("http://127.0.0.1:1", false);
     let o = run(&["status", "--kubeconfig", kc.to_str().unwrap(), "--context", "prod"]);
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     let line = one_line_error(&o);
     assert!(
         line.contains("context \"prod\" not found") && line.contains("kubectl config get-contexts"),
@@ -118,7 +106,7 @@ fn unknown_context_names_it_and_the_fix() {
 #[test]
 fn missing_kubeconfig_file() {
     let o = run(&["status", "--kubeconfig", "/nonexistent/kubeconfig"]);
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     let line = one_line_error(&o);
     assert!(line.contains("/nonexistent/kubeconfig"), "{line}");
 }
@@ -133,7 +121,7 @@ fn unreachable_server_names_url_and_context() {
         .port();
     let kc = kubeconfig(&format!("http://127.0.0.1:{port}"), false);
     let o = run(&["status", "web", "--kubeconfig", kc.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    o.assert_exit(3);
     let line = one_line_error(&o);
     assert!(line.contains(&format!("http://127.0.0.1:{port}")), "{line}");
     assert!(
@@ -146,7 +134,7 @@ fn unreachable_server_names_url_and_context() {
 fn name_with_all_namespaces_is_rejected() {
     let kc = kubeconfig("http://127.0.0.1:1", false);
     let o = run(&["status", "web", "-A", "--kubeconfig", kc.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
+    o.assert_exit(2);
     assert!(one_line_error(&o).contains("-n NAMESPACE"));
 }
 
@@ -170,7 +158,7 @@ fn request_timeout_expiry_exits_4() {
         "--request-timeout",
         "300ms",
     ]);
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    o.assert_exit(4);
     let line = one_line_error(&o);
     assert!(
         line.contains("timed out after 300ms") && line.contains("statefulset \"web\""),
