@@ -267,3 +267,46 @@ async fn mutating_commands_are_refused_with_the_missing_verb_then_work_with_thei
         wait_sts(&client, NS, "web", settled()).await;
     }
 }
+
+/// rollout undo asks before it changes anything: under the view roles it is refused with
+/// the verb its role grants, nothing patched; with kubectl-sts-rollout-undo it goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_undo_is_refused_before_any_change_then_works_with_its_role() {
+    let sim = seeded().await;
+    let client = sim.client();
+    let api: Api<StatefulSet> = Api::namespaced(client.clone(), NS);
+    api.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Strategic(
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.26"}]}}}}),
+        ),
+    )
+    .await
+    .unwrap();
+    wait_sts(&client, NS, "web", settled()).await;
+    let before = api.get("web").await.unwrap();
+    allow(&sim, VIEW);
+    let o = kubectl_sts(&sim, &["rollout", "undo", "web", "--yes"]).await;
+    let (verb, resource) = forbidden_verb_and_resource(&o);
+    assert_eq!(
+        (verb.as_str(), resource.as_str()),
+        ("patch", "statefulsets"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(granted(&["kubectl-sts-rollout-undo"]).contains(&(verb, resource)));
+    sim.faults().allow_all();
+    assert_eq!(
+        api.get("web").await.unwrap().metadata.generation,
+        before.metadata.generation
+    );
+    let mut roles = VIEW.to_vec();
+    roles.push("kubectl-sts-rollout-undo");
+    allow(&sim, &roles);
+    sim.requests().clear();
+    let o = kubectl_sts(&sim, &["rollout", "undo", "web", "--yes", "--timeout", "60s"]).await;
+    o.assert_exit(0);
+    let refused: Vec<_> = sim.requests().all().into_iter().filter(|r| r.status == 403).collect();
+    assert!(refused.is_empty(), "{refused:?}");
+}
