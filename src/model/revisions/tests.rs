@@ -1,4 +1,5 @@
 use super::*;
+use k8s_openapi::api::core::v1::Event;
 use serde_json::json;
 
 fn t(s: &str) -> Timestamp {
