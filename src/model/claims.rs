@@ -303,116 +303,134 @@ pub fn classify(inv: &Inventory) -> Vec<Finding> {
 
 /// [`classify`], one finding at a time: a caller that keeps only some findings (the
 /// orphans command drops in-use claims, most of a cluster) never holds them all.
-pub fn classify_iter(inv: &Inventory) -> impl Iterator<Item = Finding> + '_ {
-    let sets: HashMap<NsName, &SetInfo> = inv
-        .sets
-        .iter()
-        .map(|s| ((s.namespace.as_str(), s.name.as_str()), s))
-        .collect();
-    let set_uids: HashMap<&str, &SetInfo> = inv.sets.iter().map(|s| (s.uid.as_str(), s)).collect();
-    let pod_uids: HashMap<&str, &PodInfo> = inv.pods.iter().map(|p| (p.uid.as_str(), p)).collect();
-    let mut mounts: HashMap<NsName, Vec<&str>> = HashMap::new();
-    for p in &inv.pods {
-        for c in &p.claims {
-            mounts
-                .entry((p.namespace.as_str(), c.as_str()))
-                .or_default()
-                .push(p.name.as_str());
-        }
-    }
-    let volumes: Option<HashMap<&str, &VolumeInfo>> = inv
-        .volumes
-        .as_ref()
-        .map(|vs| vs.iter().map(|v| (v.name.as_str(), v)).collect());
-    let mut created_by: HashMap<NsName, &str> = HashMap::new();
-    let mut pod_deleted: HashMap<NsName, Option<&str>> = HashMap::new();
-    for e in &inv.events {
-        match e {
-            ControllerEvent::ClaimCreated { namespace, claim, set } => {
-                created_by.insert((namespace, claim), set);
+/// Everything a claim's class is decided from, looked up by key: built once from the
+/// inventory, so classifying 10,000 claims is one pass over them.
+pub struct ClaimIndex<'a> {
+    sets: HashMap<NsName<'a>, &'a SetInfo>,
+    set_uids: HashMap<&'a str, &'a SetInfo>,
+    pod_uids: HashMap<&'a str, &'a PodInfo>,
+    /// (namespace, claim) -> the pods that mount it.
+    mounts: HashMap<NsName<'a>, Vec<&'a str>>,
+    volumes: Option<HashMap<&'a str, &'a VolumeInfo>>,
+    /// (namespace, claim) -> the StatefulSet whose controller Event says it created it.
+    created_by: HashMap<NsName<'a>, &'a str>,
+    /// (namespace, pod) -> when the controller last deleted it.
+    pod_deleted: HashMap<NsName<'a>, Option<&'a str>>,
+    /// Claims per candidate group (namespace, template, set) for claims matching no
+    /// live set: group size and whether the group shares one label set.
+    groups: HashMap<(&'a str, &'a str, &'a str), Group<'a>>,
+}
+
+impl<'a> ClaimIndex<'a> {
+    pub fn new(inv: &'a Inventory) -> ClaimIndex<'a> {
+        let sets: HashMap<NsName, &SetInfo> = inv
+            .sets
+            .iter()
+            .map(|s| ((s.namespace.as_str(), s.name.as_str()), s))
+            .collect();
+        let set_uids: HashMap<&str, &SetInfo> = inv.sets.iter().map(|s| (s.uid.as_str(), s)).collect();
+        let pod_uids: HashMap<&str, &PodInfo> = inv.pods.iter().map(|p| (p.uid.as_str(), p)).collect();
+        let mut mounts: HashMap<NsName, Vec<&str>> = HashMap::new();
+        for p in &inv.pods {
+            for c in &p.claims {
+                mounts
+                    .entry((p.namespace.as_str(), c.as_str()))
+                    .or_default()
+                    .push(p.name.as_str());
             }
-            ControllerEvent::PodDeleted { namespace, pod, at, .. } => {
-                let slot = pod_deleted.entry((namespace, pod)).or_insert(None);
-                // Keep the latest (RFC 3339 UTC strings order by time).
-                if at.as_deref() > *slot {
-                    *slot = at.as_deref();
+        }
+        let volumes: Option<HashMap<&str, &VolumeInfo>> = inv
+            .volumes
+            .as_ref()
+            .map(|vs| vs.iter().map(|v| (v.name.as_str(), v)).collect());
+        let mut created_by: HashMap<NsName, &str> = HashMap::new();
+        let mut pod_deleted: HashMap<NsName, Option<&str>> = HashMap::new();
+        for e in &inv.events {
+            match e {
+                ControllerEvent::ClaimCreated { namespace, claim, set } => {
+                    created_by.insert((namespace, claim), set);
+                }
+                ControllerEvent::PodDeleted { namespace, pod, at, .. } => {
+                    let slot = pod_deleted.entry((namespace, pod)).or_insert(None);
+                    // Keep the latest (RFC 3339 UTC strings order by time).
+                    if at.as_deref() > *slot {
+                        *slot = at.as_deref();
+                    }
                 }
             }
         }
-    }
-    // Claims per candidate group (namespace, template, set) for claims matching no
-    // live set: group size and whether the group shares one label set.
-    let mut groups: HashMap<(&str, &str, &str), Group> = HashMap::new();
-    for c in &inv.claims {
-        for (t, s, _) in claim_name_splits(&c.name) {
-            let g = groups.entry((c.namespace.as_str(), t, s)).or_insert((0, None, true));
-            g.0 += 1;
-            match g.1 {
-                None => g.1 = Some(&c.labels),
-                Some(l) if l != &c.labels => g.2 = false,
-                Some(_) => {}
+        // Claims per candidate group (namespace, template, set) for claims matching no
+        // live set: group size and whether the group shares one label set.
+        let mut groups: HashMap<(&str, &str, &str), Group> = HashMap::new();
+        for c in &inv.claims {
+            for (t, s, _) in claim_name_splits(&c.name) {
+                let g = groups.entry((c.namespace.as_str(), t, s)).or_insert((0, None, true));
+                g.0 += 1;
+                match g.1 {
+                    None => g.1 = Some(&c.labels),
+                    Some(l) if l != &c.labels => g.2 = false,
+                    Some(_) => {}
+                }
             }
+        }
+        ClaimIndex {
+            sets,
+            set_uids,
+            pod_uids,
+            mounts,
+            volumes,
+            created_by,
+            pod_deleted,
+            groups,
         }
     }
 
-    inv.claims.iter().map(move |c| {
-            let ns = c.namespace.as_str();
-            let mounted_by: Vec<String> = mounts
-                .get(&(ns, c.name.as_str()))
-                .map(|v| v.iter().map(|s| s.to_string()).collect())
-                .unwrap_or_default();
-            let pv = c.volume.as_deref().and_then(|v| volumes.as_ref()?.get(v).copied());
-            let mut f = Finding {
-                claim: c.clone(),
-                reason: Reason::Unmounted,
-                statefulset: None,
-                template: None,
-                ordinal: None,
-                confidence: None,
-                evidence: Vec::new(),
-                cleanup: Cleanup::Never,
-                note: String::new(),
-                mounted_by,
-                reclaim_policy: pv.and_then(|v| v.reclaim_policy.clone()),
-                last_mounted: None,
-                bytes: c.capacity.as_deref().and_then(super::quantity::parse_bytes),
-            };
+    /// The class of one claim, with its evidence and what Kubernetes will do with it.
+    pub fn classify(&self, c: &ClaimInfo) -> Finding {
+        let ns = c.namespace.as_str();
+        let mounted_by: Vec<String> = self
+            .mounts
+            .get(&(ns, c.name.as_str()))
+            .map(|v| v.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default();
+        let pv = c.volume.as_deref().and_then(|v| self.volumes.as_ref()?.get(v).copied());
+        let mut f = Finding {
+            claim: c.clone(),
+            reason: Reason::Unmounted,
+            statefulset: None,
+            template: None,
+            ordinal: None,
+            confidence: None,
+            evidence: Vec::new(),
+            cleanup: Cleanup::Never,
+            note: String::new(),
+            mounted_by,
+            reclaim_policy: pv.and_then(|v| v.reclaim_policy.clone()),
+            last_mounted: None,
+            bytes: c.capacity.as_deref().and_then(super::quantity::parse_bytes),
+        };
 
-            // Owners: what the garbage collector will do.
-            let states: Vec<(&OwnerRef, OwnerState)> = c
-                .owners
+        // Owners: what the garbage collector will do.
+        let states = self.owner_states(c);
+        let owned_by_live_set = |set: &SetInfo| {
+            states
                 .iter()
-                .map(|r| {
-                    let alive = |deleting: bool| if deleting { OwnerState::Going } else { OwnerState::Alive };
-                    let st = match r.kind.as_str() {
-                        "StatefulSet" => set_uids
-                            .get(r.uid.as_str())
-                            .filter(|s| s.namespace == ns)
-                            .map_or(OwnerState::Going, |s| alive(s.deleting)),
-                        "Pod" => pod_uids
-                            .get(r.uid.as_str())
-                            .filter(|p| p.namespace == ns)
-                            .map_or(OwnerState::Going, |p| alive(p.deleting)),
-                        _ => OwnerState::Unknown,
-                    };
-                    (r, st)
-                })
-                .collect();
-            let owned_by_live_set = |set: &SetInfo| {
-                states
-                    .iter()
-                    .any(|(r, st)| r.uid == set.uid && matches!(st, OwnerState::Alive))
-            };
-            let live_pod_owner = states
-                .iter()
-                .find(|(r, st)| r.kind == "Pod" && matches!(st, OwnerState::Alive))
-                .map(|(r, _)| r.name.clone());
-            let other_owner = states.iter().any(|(_, st)| matches!(st, OwnerState::Unknown));
-            f.cleanup = if c.deleting || (!states.is_empty() && states.iter().all(|(_, st)| matches!(st, OwnerState::Going))) {
+                .any(|(r, st)| r.uid == set.uid && matches!(st, OwnerState::Alive))
+        };
+        let live_pod_owner = states
+            .iter()
+            .find(|(r, st)| r.kind == "Pod" && matches!(st, OwnerState::Alive))
+            .map(|(r, _)| r.name.clone());
+        let other_owner = states.iter().any(|(_, st)| matches!(st, OwnerState::Unknown));
+        f.cleanup =
+            if c.deleting || (!states.is_empty() && states.iter().all(|(_, st)| matches!(st, OwnerState::Going))) {
                 Cleanup::GarbageCollector
             } else if live_pod_owner.is_some() {
                 Cleanup::WithPod
-            } else if states.iter().any(|(r, st)| r.kind == "StatefulSet" && matches!(st, OwnerState::Alive)) {
+            } else if states
+                .iter()
+                .any(|(r, st)| r.kind == "StatefulSet" && matches!(st, OwnerState::Alive))
+            {
                 Cleanup::WithStatefulset
             } else if other_owner {
                 Cleanup::OtherOwner
@@ -420,160 +438,209 @@ pub fn classify_iter(inv: &Inventory) -> impl Iterator<Item = Finding> + '_ {
                 Cleanup::Never
             };
 
-            // Who it belongs to by name: a live set with this template, exactly.
-            let splits = claim_name_splits(&c.name);
-            let live: Vec<(&str, &SetInfo, i32)> = splits
-                .iter()
-                .filter_map(|&(t, s, o)| {
-                    let set = sets.get(&(ns, s))?;
-                    set.templates.iter().any(|x| x == t).then_some((t, *set, o))
-                })
-                .collect();
-            let live_match = live
-                .iter()
-                .find(|(_, s, _)| owned_by_live_set(s))
-                .or(live.first())
-                .copied();
-            if let Some((t, set, o)) = live_match {
-                f.statefulset = Some(set.name.clone());
-                f.template = Some(t.to_string());
-                f.ordinal = Some(o);
-            }
-
-            if !f.mounted_by.is_empty() {
-                f.reason = Reason::InUse;
-                f.note = format!("mounted by pod {}", f.mounted_by.join(", "));
-                return f;
-            }
-            if f.cleanup == Cleanup::GarbageCollector {
-                f.reason = Reason::PendingCleanup;
-                f.note = if c.deleting {
-                    "being deleted (waits for the kubernetes.io/pvc-protection finalizer until no pod uses it)".into()
-                } else {
-                    let owners: Vec<String> = c.owners.iter().map(|r| format!("{} {}", r.kind, r.name)).collect();
-                    format!(
-                        "every owner ({}) is gone or being deleted: the garbage collector deletes it",
-                        owners.join(", ")
-                    )
-                };
-                return f;
-            }
-
-            if let Some((_, set, o)) = live_match {
-                f.last_mounted = Some(last_mounted(&set.name, o, ns, c, pv, &pod_deleted));
-                if set.range.contains(o) {
-                    f.reason = Reason::Unmounted;
-                    f.note = format!(
-                        "claim of {} ordinal {o}, which is in range: its pod {} is not running right now",
-                        set.name,
-                        pod_name(&set.name, o)
-                    );
-                    return f;
-                }
-                f.reason = Reason::ScaledIn;
-                f.evidence.push(format!(
-                    "name matches template of live StatefulSet {}, ordinal {o} outside {}",
-                    set.name,
-                    range_text(set.range)
-                ));
-                f.note = scaled_in_note(set, o, f.cleanup, live_pod_owner.as_deref());
-                return f;
-            }
-
-            // A StatefulSet that no longer exists?
-            if splits.is_empty() {
-                f.reason = Reason::Unmounted;
-                f.note = "no pod mounts it; its name is not <template>-<statefulset>-<ordinal>".into();
-                return f;
-            }
-            let event_set = created_by.get(&(ns, c.name.as_str())).copied();
-            let owner_set = c
-                .owners
-                .iter()
-                .find(|r| r.kind == "StatefulSet" && splits.iter().any(|(_, s, _)| *s == r.name))
-                .map(|r| r.name.as_str());
-            let pick = splits
-                .iter()
-                .find(|(_, s, _)| Some(*s) == event_set)
-                .or_else(|| splits.iter().find(|(_, s, _)| Some(*s) == owner_set))
-                .or_else(|| {
-                    // The split most claims share (ties: shortest template, as templates
-                    // rarely contain dashes and set names often do).
-                    splits
-                        .iter()
-                        .max_by_key(|(t, s, _)| (groups.get(&(ns, *t, *s)).map_or(0, |g| g.0), std::cmp::Reverse(t.len())))
-                })
-                .copied()
-                .expect("splits is not empty");
-            let (t, s, o) = pick;
-            f.reason = Reason::StatefulsetDeleted;
-            f.statefulset = Some(s.to_string());
+        // Who it belongs to by name: a live set with this template, exactly.
+        let splits = claim_name_splits(&c.name);
+        let live: Vec<(&str, &SetInfo, i32)> = splits
+            .iter()
+            .filter_map(|&(t, s, o)| {
+                let set = self.sets.get(&(ns, s))?;
+                set.templates.iter().any(|x| x == t).then_some((t, *set, o))
+            })
+            .collect();
+        let live_match = live
+            .iter()
+            .find(|(_, s, _)| owned_by_live_set(s))
+            .or(live.first())
+            .copied();
+        if let Some((t, set, o)) = live_match {
+            f.statefulset = Some(set.name.clone());
             f.template = Some(t.to_string());
             f.ordinal = Some(o);
-            f.last_mounted = Some(last_mounted(s, o, ns, c, pv, &pod_deleted));
-            let mut confidence = Confidence::NameOnly;
-            if event_set == Some(s) {
-                f.evidence
-                    .push(format!("statefulset-controller event: created this claim for StatefulSet {s}"));
-                confidence = Confidence::High;
+        }
+
+        if !f.mounted_by.is_empty() {
+            f.reason = Reason::InUse;
+            f.note = format!("mounted by pod {}", f.mounted_by.join(", "));
+            return f;
+        }
+        if f.cleanup == Cleanup::GarbageCollector {
+            f.reason = Reason::PendingCleanup;
+            f.note = if c.deleting {
+                "being deleted (waits for the kubernetes.io/pvc-protection finalizer until no pod uses it)".into()
+            } else {
+                let owners: Vec<String> = c.owners.iter().map(|r| format!("{} {}", r.kind, r.name)).collect();
+                format!(
+                    "every owner ({}) is gone or being deleted: the garbage collector deletes it",
+                    owners.join(", ")
+                )
+            };
+            return f;
+        }
+
+        if let Some((_, set, o)) = live_match {
+            f.last_mounted = Some(last_mounted(&set.name, o, ns, c, pv, &self.pod_deleted));
+            if set.range.contains(o) {
+                f.reason = Reason::Unmounted;
+                f.note = format!(
+                    "claim of {} ordinal {o}, which is in range: its pod {} is not running right now",
+                    set.name,
+                    pod_name(&set.name, o)
+                );
+                return f;
             }
-            if owner_set == Some(s) {
-                f.evidence.push(format!("owner reference to StatefulSet {s} (no longer exists)"));
-                confidence = Confidence::High;
-            }
-            let group = groups.get(&(ns, t, s)).copied().unwrap_or((1, None, true));
-            if !c.labels.is_empty() {
-                if group.0 >= 2 && group.2 {
-                    f.evidence.push(format!(
-                        "labels {} identical on all {} claims {t}-{s}-*, as the controller stamps the set's selector labels",
-                        labels_text(&c.labels),
-                        group.0
-                    ));
-                    confidence = Confidence::High;
-                } else {
-                    f.evidence.push(format!(
-                        "labels {} present{}",
-                        labels_text(&c.labels),
-                        if group.0 >= 2 {
-                            " but differ between the claims of the group"
-                        } else {
-                            " (the only claim of its group)"
-                        }
-                    ));
-                    confidence = confidence.max(Confidence::Medium);
-                }
-            }
-            if let Some(same_name) = sets.get(&(ns, s)) {
+            f.reason = Reason::ScaledIn;
+            f.evidence.push(format!(
+                "name matches template of live StatefulSet {}, ordinal {o} outside {}",
+                set.name,
+                range_text(set.range)
+            ));
+            f.note = scaled_in_note(set, o, f.cleanup, live_pod_owner.as_deref());
+            return f;
+        }
+
+        // A StatefulSet that no longer exists?
+        if splits.is_empty() {
+            f.reason = Reason::Unmounted;
+            f.note = "no pod self.mounts it; its name is not <template>-<statefulset>-<ordinal>".into();
+            return f;
+        }
+        self.left_by_deleted_set(f, c, &splits, pv)
+    }
+
+    /// Each owner reference of `c` and whether that owner is alive, going, or unknown here.
+    fn owner_states<'c>(&self, c: &'c ClaimInfo) -> Vec<(&'c OwnerRef, OwnerState)> {
+        let ns = c.namespace.as_str();
+        c.owners
+            .iter()
+            .map(|r| {
+                let alive = |deleting: bool| if deleting { OwnerState::Going } else { OwnerState::Alive };
+                let st = match r.kind.as_str() {
+                    "StatefulSet" => self
+                        .set_uids
+                        .get(r.uid.as_str())
+                        .filter(|s| s.namespace == ns)
+                        .map_or(OwnerState::Going, |s| alive(s.deleting)),
+                    "Pod" => self
+                        .pod_uids
+                        .get(r.uid.as_str())
+                        .filter(|p| p.namespace == ns)
+                        .map_or(OwnerState::Going, |p| alive(p.deleting)),
+                    _ => OwnerState::Unknown,
+                };
+                (r, st)
+            })
+            .collect()
+    }
+
+    /// A claim named for a StatefulSet that no longer exists: which one, and how sure.
+    fn left_by_deleted_set(
+        &self,
+        mut f: Finding,
+        c: &ClaimInfo,
+        splits: &[(&'a str, &'a str, i32)],
+        pv: Option<&VolumeInfo>,
+    ) -> Finding {
+        let ns = c.namespace.as_str();
+        let event_set = self.created_by.get(&(ns, c.name.as_str())).copied();
+        let owner_set = c
+            .owners
+            .iter()
+            .find(|r| r.kind == "StatefulSet" && splits.iter().any(|(_, s, _)| *s == r.name))
+            .map(|r| r.name.as_str());
+        let pick = splits
+            .iter()
+            .find(|(_, s, _)| Some(*s) == event_set)
+            .or_else(|| splits.iter().find(|(_, s, _)| Some(*s) == owner_set))
+            .or_else(|| {
+                // The split most claims share (ties: shortest template, as templates
+                // rarely contain dashes and set names often do).
+                splits.iter().max_by_key(|(t, s, _)| {
+                    (
+                        self.groups.get(&(ns, *t, *s)).map_or(0, |g| g.0),
+                        std::cmp::Reverse(t.len()),
+                    )
+                })
+            })
+            .copied()
+            .expect("splits is not empty");
+        let (t, s, o) = pick;
+        f.reason = Reason::StatefulsetDeleted;
+        f.statefulset = Some(s.to_string());
+        f.template = Some(t.to_string());
+        f.ordinal = Some(o);
+        f.last_mounted = Some(last_mounted(s, o, ns, c, pv, &self.pod_deleted));
+        let mut confidence = Confidence::NameOnly;
+        if event_set == Some(s) {
+            f.evidence.push(format!(
+                "statefulset-controller event: created this claim for StatefulSet {s}"
+            ));
+            confidence = Confidence::High;
+        }
+        if owner_set == Some(s) {
+            f.evidence
+                .push(format!("owner reference to StatefulSet {s} (no longer exists)"));
+            confidence = Confidence::High;
+        }
+        let group = self.groups.get(&(ns, t, s)).copied().unwrap_or((1, None, true));
+        if !c.labels.is_empty() {
+            if group.0 >= 2 && group.2 {
                 f.evidence.push(format!(
-                    "a live StatefulSet {s} exists, but without claim template {t} (templates: {})",
-                    same_name.templates.join(",")
+                    "labels {} identical on all {} claims {t}-{s}-*, as the controller stamps the set's selector labels",
+                    labels_text(&c.labels),
+                    group.0
                 ));
-                confidence = confidence.min(Confidence::Medium);
-            }
-            if splits.len() > 1 && event_set.is_none() && owner_set.is_none() {
+                confidence = Confidence::High;
+            } else {
                 f.evidence.push(format!(
-                    "name splits {} ways; read as template {t}, StatefulSet {s}",
-                    splits.len()
+                    "labels {} present{}",
+                    labels_text(&c.labels),
+                    if group.0 >= 2 {
+                        " but differ between the claims of the group"
+                    } else {
+                        " (the only claim of its group)"
+                    }
                 ));
+                confidence = confidence.max(Confidence::Medium);
             }
-            if f.evidence.is_empty() {
-                f.evidence.push("name only: no labels, owner reference or controller event".into());
+        }
+        if let Some(same_name) = self.sets.get(&(ns, s)) {
+            f.evidence.push(format!(
+                "a live StatefulSet {s} exists, but without claim template {t} (templates: {})",
+                same_name.templates.join(",")
+            ));
+            confidence = confidence.min(Confidence::Medium);
+        }
+        if splits.len() > 1 && event_set.is_none() && owner_set.is_none() {
+            f.evidence.push(format!(
+                "name splits {} ways; read as template {t}, StatefulSet {s}",
+                splits.len()
+            ));
+        }
+        if f.evidence.is_empty() {
+            f.evidence
+                .push("name only: no labels, owner reference or controller event".into());
+        }
+        f.confidence = Some(confidence);
+        f.note = format!(
+            "no live StatefulSet {s}{}; {}",
+            match f.cleanup {
+                Cleanup::OtherOwner => " (owned by something else)",
+                _ => "",
+            },
+            match confidence {
+                Confidence::High => "left behind by it (Kubernetes will not delete it)",
+                Confidence::Medium => "probably left behind by it: check before deleting",
+                Confidence::NameOnly => "only the name matches: it may not come from a StatefulSet",
             }
-            f.confidence = Some(confidence);
-            f.note = format!(
-                "no live StatefulSet {s}{}; {}",
-                match f.cleanup {
-                    Cleanup::OtherOwner => " (owned by something else)",
-                    _ => "",
-                },
-                match confidence {
-                    Confidence::High => "left behind by it (Kubernetes will not delete it)",
-                    Confidence::Medium => "probably left behind by it: check before deleting",
-                    Confidence::NameOnly => "only the name matches: it may not come from a StatefulSet",
-                }
-            );
-            f
-        })
+        );
+        f
+    }
+}
+
+/// Every claim of the inventory, classified (see [`ClaimIndex`]).
+pub fn classify_iter(inv: &Inventory) -> impl Iterator<Item = Finding> + '_ {
+    let index = ClaimIndex::new(inv);
+    inv.claims.iter().map(move |c| index.classify(c))
 }
 
 fn range_text(r: OrdinalRange) -> String {
