@@ -242,7 +242,7 @@ pub struct LastMounted {
 
 /// The verdict for one claim.
 #[derive(Debug, Clone)]
-pub struct Finding {
+pub struct ClaimFinding {
     pub claim: ClaimInfo,
     pub reason: Reason,
     pub statefulset: Option<String>,
@@ -263,7 +263,7 @@ pub struct Finding {
     pub bytes: Option<u128>,
 }
 
-impl Finding {
+impl ClaimFinding {
     /// An orphan: a StatefulSet's claim nothing uses and Kubernetes will not remove
     /// (`unmounted` claims are shown with `--include-unmounted` but are not orphans).
     pub fn is_orphan(&self) -> bool {
@@ -297,7 +297,7 @@ enum OwnerState {
 /// Classify every claim in the inventory (one finding per claim, in input order).
 /// Linear in the number of objects: every lookup is a hash map keyed by
 /// (namespace, name) or UID; a name is split at most once per dash.
-pub fn classify(inv: &Inventory) -> Vec<Finding> {
+pub fn classify(inv: &Inventory) -> Vec<ClaimFinding> {
     classify_iter(inv).collect()
 }
 
@@ -386,7 +386,7 @@ impl<'a> ClaimIndex<'a> {
     }
 
     /// The class of one claim, with its evidence and what Kubernetes will do with it.
-    pub fn classify(&self, c: &ClaimInfo) -> Finding {
+    pub fn classify(&self, c: &ClaimInfo) -> ClaimFinding {
         let ns = c.namespace.as_str();
         let mounted_by: Vec<String> = self
             .mounts
@@ -394,7 +394,7 @@ impl<'a> ClaimIndex<'a> {
             .map(|v| v.iter().map(|s| s.to_string()).collect())
             .unwrap_or_default();
         let pv = c.volume.as_deref().and_then(|v| self.volumes.as_ref()?.get(v).copied());
-        let mut f = Finding {
+        let mut f = ClaimFinding {
             claim: c.clone(),
             reason: Reason::Unmounted,
             statefulset: None,
@@ -535,11 +535,11 @@ impl<'a> ClaimIndex<'a> {
     /// A claim named for a StatefulSet that no longer exists: which one, and how sure.
     fn left_by_deleted_set(
         &self,
-        mut f: Finding,
+        mut f: ClaimFinding,
         c: &ClaimInfo,
         splits: &[(&'a str, &'a str, i32)],
         pv: Option<&VolumeInfo>,
-    ) -> Finding {
+    ) -> ClaimFinding {
         let ns = c.namespace.as_str();
         let event_set = self.created_by.get(&(ns, c.name.as_str())).copied();
         let owner_set = c
@@ -638,7 +638,7 @@ impl<'a> ClaimIndex<'a> {
 }
 
 /// Every claim of the inventory, classified (see [`ClaimIndex`]).
-pub fn classify_iter(inv: &Inventory) -> impl Iterator<Item = Finding> + '_ {
+pub fn classify_iter(inv: &Inventory) -> impl Iterator<Item = ClaimFinding> + '_ {
     let index = ClaimIndex::new(inv);
     inv.claims.iter().map(move |c| index.classify(c))
 }

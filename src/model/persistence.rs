@@ -520,7 +520,7 @@ pub enum ReadBack {
 
 /// The claim as seen before deletion and after recreation.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ClaimState {
+pub struct ClaimSnapshot {
     pub uid: Option<String>,
     pub volume: Option<String>,
     pub phase: Option<String>,
@@ -550,7 +550,7 @@ impl Verdict {
 
 /// Decide one mount: the PVC must be the same object (same UID), still Bound to the same
 /// PV, and the marker must read back byte for byte.
-pub fn verdict(nonce: &str, before: &ClaimState, after: &ClaimState, read: &ReadBack) -> (Verdict, String) {
+pub fn verdict(nonce: &str, before: &ClaimSnapshot, after: &ClaimSnapshot, read: &ReadBack) -> (Verdict, String) {
     if after.uid.is_none() {
         return (Verdict::Lost, "the PVC no longer exists".into());
     }

@@ -38,7 +38,7 @@ use super::revisions::{RevisionRow, history};
 /// The revision to go back to, and why that one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Target {
+pub struct UndoTarget {
     pub revision: i64,
     /// The ControllerRevision's name (what pods carry in `controller-revision-hash`).
     pub name: String,
@@ -52,7 +52,11 @@ pub struct Target {
 }
 
 /// Pick the revision: `--to-revision N`, else the last one fully rolled out.
-pub fn choose_target(sts: &StatefulSet, revisions: &[ControllerRevision], to: Option<i64>) -> Result<Target, String> {
+pub fn choose_target(
+    sts: &StatefulSet,
+    revisions: &[ControllerRevision],
+    to: Option<i64>,
+) -> Result<UndoTarget, String> {
     let name = sts.metadata.name.as_deref().unwrap_or("?");
     let rows = history(sts, revisions);
     let update = rows.iter().find(|r| r.update);
@@ -61,7 +65,7 @@ pub fn choose_target(sts: &StatefulSet, revisions: &[ControllerRevision], to: Op
     // The template now is the update revision once the controller has seen it; before
     // that, the newest revision is the best guess.
     let now_at = update.or(latest);
-    let make = |r: &RevisionRow, why: String| Target {
+    let make = |r: &RevisionRow, why: String| UndoTarget {
         revision: r.revision,
         name: r.name.clone(),
         from_revision: now_at.map(|u| u.revision),

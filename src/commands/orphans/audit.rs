@@ -11,7 +11,7 @@ use crate::error::{CliError, ErrorKind, Result, Target};
 use crate::gather::{self, api};
 use crate::kubeconfig::Kube;
 use crate::model::claims::{
-    self, ClaimInfo, ControllerEvent, Finding, Inventory, OwnerRef, PodInfo, Reason, SetInfo, VolumeInfo,
+    self, ClaimFinding, ClaimInfo, ControllerEvent, Inventory, OwnerRef, PodInfo, Reason, SetInfo, VolumeInfo,
 };
 use crate::model::statefulset::Facts;
 
@@ -26,7 +26,7 @@ pub(super) struct Audit {
     pub(super) kube: Option<Kube>,
     pub(super) warnings: Vec<String>,
     pub(super) reclaim_known: bool,
-    pub(super) findings: Vec<Finding>,
+    pub(super) findings: Vec<ClaimFinding>,
     pub(super) error: Option<CliError>,
 }
 

@@ -18,7 +18,7 @@ use crate::cli::{GlobalArgs, OrphansScope, PruneArgs};
 use crate::error::{CliError, ErrorKind, Result, Target};
 use crate::gather;
 use crate::kubeconfig::Kube;
-use crate::model::claims::{Finding, Reason};
+use crate::model::claims::{ClaimFinding, Reason};
 use crate::model::quantity::format_bytes;
 use crate::render;
 
@@ -77,7 +77,7 @@ pub struct PruneReport {
     pub results: Vec<PruneResult>,
 }
 
-fn plan_table(plan: &[(usize, &Finding)], audits: &[Audit], fleet: bool, any_ns: bool, reclaim: bool) -> String {
+fn plan_table(plan: &[(usize, &ClaimFinding)], audits: &[Audit], fleet: bool, any_ns: bool, reclaim: bool) -> String {
     let mut headers = vec![];
     if fleet {
         headers.push("CONTEXT");
@@ -135,20 +135,20 @@ fn plan_table(plan: &[(usize, &Finding)], audits: &[Audit], fleet: bool, any_ns:
 /// What prune would delete, worked out from the audits before anything is asked.
 struct PrunePlan<'a> {
     /// Each planned claim with the index of its cluster's audit.
-    claims: Vec<(usize, &'a Finding)>,
+    claims: Vec<(usize, &'a ClaimFinding)>,
     /// Orphans left out (statefulset-deleted with medium or name-only confidence).
-    not_planned: Vec<&'a Finding>,
+    not_planned: Vec<&'a ClaimFinding>,
     planned_bytes: u128,
 }
 
 impl<'a> PrunePlan<'a> {
     fn of(audits: &'a [Audit]) -> PrunePlan<'a> {
-        let claims: Vec<(usize, &Finding)> = audits
+        let claims: Vec<(usize, &ClaimFinding)> = audits
             .iter()
             .enumerate()
             .flat_map(|(i, a)| a.findings.iter().filter(|f| f.prunable()).map(move |f| (i, f)))
             .collect();
-        let not_planned: Vec<&Finding> = audits
+        let not_planned: Vec<&ClaimFinding> = audits
             .iter()
             .flat_map(|a| a.findings.iter())
             .filter(|f| f.is_orphan() && !f.prunable())
@@ -431,7 +431,7 @@ enum Recheck {
 }
 
 /// Re-check one planned claim against fresh reads, then delete it with preconditions.
-async fn delete_one(kube: &Kube, f: &Finding) -> Result<Recheck> {
+async fn delete_one(kube: &Kube, f: &ClaimFinding) -> Result<Recheck> {
     let c = &f.claim;
     let ns = c.namespace.as_str();
     let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(kube.client.clone(), ns);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::API_VERSION;
 use super::audit::Audit;
 use crate::cli::{GlobalArgs, OutputFormat};
-use crate::model::claims::{Cleanup, Confidence, Finding, LastMounted, OwnerRef, Reason};
+use crate::model::claims::{ClaimFinding, Cleanup, Confidence, LastMounted, OwnerRef, Reason};
 use crate::model::duration::human_duration;
 use crate::model::quantity::format_bytes;
 use crate::render::{self, Style, Tone};
@@ -112,7 +112,7 @@ pub struct ClassTotal {
     pub capacity: String,
 }
 
-pub(super) fn entry(f: &Finding, now: jiff::Timestamp) -> ClaimEntry {
+pub(super) fn entry(f: &ClaimFinding, now: jiff::Timestamp) -> ClaimEntry {
     let c = &f.claim;
     ClaimEntry {
         namespace: c.namespace.clone(),
@@ -145,7 +145,7 @@ pub(super) fn entry(f: &Finding, now: jiff::Timestamp) -> ClaimEntry {
 }
 
 /// Totals over findings: orphan counts and orphaned capacity per StorageClass.
-pub(crate) fn totals<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Totals {
+pub(crate) fn totals<'a>(findings: impl IntoIterator<Item = &'a ClaimFinding>) -> Totals {
     let mut t = Totals::default();
     let mut by_class: BTreeMap<String, (usize, u128)> = BTreeMap::new();
     for f in findings {

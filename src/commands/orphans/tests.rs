@@ -5,10 +5,10 @@ use super::merge;
 use super::prune::PruneStatus;
 use super::report::totals;
 use crate::cli::OrphansScope;
-use crate::model::claims::{ClaimInfo, Cleanup, Confidence, Finding, Reason};
+use crate::model::claims::{ClaimFinding, ClaimInfo, Cleanup, Confidence, Reason};
 
-fn finding(name: &str, reason: Reason, class: Option<&str>, cap: &str) -> Finding {
-    Finding {
+fn finding(name: &str, reason: Reason, class: Option<&str>, cap: &str) -> ClaimFinding {
+    ClaimFinding {
         claim: ClaimInfo {
             namespace: "default".into(),
             name: name.into(),

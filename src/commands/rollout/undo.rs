@@ -39,7 +39,7 @@ use crate::render;
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UndoInfo {
-    pub target: undo::Target,
+    pub target: undo::UndoTarget,
     pub dry_run: bool,
     /// The template was patched (false when it already matched the target).
     pub reverted: bool,
@@ -131,20 +131,8 @@ pub async fn undo(global: &GlobalArgs, args: &UndoArgs) -> Result<()> {
         target,
         plan,
     };
-    let structured = render::is_structured(global.output);
     if args.dry_run {
-        if structured {
-            let out = serde_json::json!({"apiVersion": API_VERSION, "kind": "RolloutUndo",
-                "metadata": {"name": args.name, "namespace": ns, "context": kube.endpoint.context},
-                "undo": info});
-            crate::out!("{}", render::structured(&out, global.output)?);
-        } else {
-            for l in plan_lines(&args.name, &info) {
-                crate::outln!("{l}");
-            }
-            crate::outln!("dry run: nothing was changed");
-        }
-        return Ok(());
+        return print_dry_run(global, &kube, &ns, &args.name, &info);
     }
     preflight(&kube, &ns, &args.name, &info).await?;
     for l in plan_lines(&args.name, &info) {
@@ -224,6 +212,22 @@ pub async fn undo(global: &GlobalArgs, args: &UndoArgs) -> Result<()> {
     }
     let revs = revisions_of(&kube, &patched).await;
     follow_and_report(&kube, global, &args.trace, &patched, revs, Change::Undo(Box::new(info))).await
+}
+
+/// `--dry-run`: the plan as JSON/YAML or lines; nothing is changed.
+fn print_dry_run(global: &GlobalArgs, kube: &Kube, ns: &str, name: &str, info: &UndoInfo) -> Result<()> {
+    if render::is_structured(global.output) {
+        let out = serde_json::json!({"apiVersion": API_VERSION, "kind": "RolloutUndo",
+            "metadata": {"name": name, "namespace": ns, "context": kube.endpoint.context},
+            "undo": info});
+        crate::out!("{}", render::structured(&out, global.output)?);
+    } else {
+        for l in plan_lines(name, info) {
+            crate::outln!("{l}");
+        }
+        crate::outln!("dry run: nothing was changed");
+    }
+    Ok(())
 }
 
 /// Ask before changing anything: patch the StatefulSet, delete the planned pods, watch.

@@ -11,7 +11,7 @@ use crate::access::{self, Need};
 use crate::error::{CliError, Result, Target};
 use crate::gather::{self, api, list_all, selector_string};
 use crate::model::ordinals::pod_name;
-use crate::model::persistence::{self, Backing, ClaimState, Finding, ResolvedMount};
+use crate::model::persistence::{self, Backing, ClaimSnapshot, Finding, ResolvedMount};
 use crate::model::pods;
 use crate::model::statefulset::Facts;
 
@@ -24,7 +24,7 @@ pub(super) struct DrillPlan {
     pub(super) node: Option<String>,
     pub(super) findings: Vec<Finding>,
     /// Claim-template mounts with their claim state before deletion.
-    pub(super) mounts: Vec<(ResolvedMount, String, String, ClaimState)>,
+    pub(super) mounts: Vec<(ResolvedMount, String, String, ClaimSnapshot)>,
     pub(super) skipped: Vec<SkippedMount>,
 }
 
@@ -199,7 +199,7 @@ impl Ctx<'_> {
         })
     }
 
-    pub(super) async fn claim_state(&self, claim: &str) -> Result<ClaimState> {
+    pub(super) async fn claim_state(&self, claim: &str) -> Result<ClaimSnapshot> {
         let api: Api<PersistentVolumeClaim> = Api::namespaced(self.kube.client.clone(), &self.ns);
         let pvc = self
             .kube
@@ -209,8 +209,8 @@ impl Ctx<'_> {
             )
             .await?;
         Ok(match pvc {
-            None => ClaimState::default(),
-            Some(c) => ClaimState {
+            None => ClaimSnapshot::default(),
+            Some(c) => ClaimSnapshot {
                 uid: c.metadata.uid.clone(),
                 volume: c
                     .spec

@@ -6,7 +6,7 @@ use super::interrupted_msg;
 use super::plan::DrillPlan;
 use super::report::{MarkerState, PodDrill};
 use crate::error::Result;
-use crate::model::persistence::{self, ClaimState, ReadBack};
+use crate::model::persistence::{self, ClaimSnapshot, ReadBack};
 
 impl Ctx<'_> {
     /// Read every marker back and give each mount its verdict.
@@ -28,7 +28,7 @@ impl Ctx<'_> {
                 Some(Ok(r)) => r,
                 Some(Err(e)) => ReadBack::Error(e.message),
             };
-            let before = ClaimState {
+            let before = ClaimSnapshot {
                 uid: drill.mounts[i].pvc_uid.clone(),
                 volume: drill.mounts[i].pv.clone(),
                 phase: Some("Bound".into()),

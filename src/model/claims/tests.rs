@@ -50,7 +50,7 @@ fn owner(kind: &str, name: &str) -> OwnerRef {
     }
 }
 
-fn by_name(fs: &[Finding]) -> BTreeMap<String, &Finding> {
+fn by_name(fs: &[ClaimFinding]) -> BTreeMap<String, &ClaimFinding> {
     fs.iter().map(|f| (f.claim.name.clone(), f)).collect()
 }
 

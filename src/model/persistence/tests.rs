@@ -297,7 +297,7 @@ fn wait_fills_skipped_phases_and_never_goes_back() {
 
 #[test]
 fn verdicts() {
-    let before = ClaimState {
+    let before = ClaimSnapshot {
         uid: Some("c1".into()),
         volume: Some("pv1".into()),
         phase: Some("Bound".into()),
@@ -316,14 +316,14 @@ fn verdicts() {
         verdict("n", &before, &same, &ReadBack::Error("e".into())).0,
         Verdict::Unknown
     );
-    let other_pv = ClaimState {
+    let other_pv = ClaimSnapshot {
         volume: Some("pv2".into()),
         ..before.clone()
     };
     let (v, why) = verdict("n", &before, &other_pv, &ReadBack::Found("n".into()));
     assert_eq!(v, Verdict::Lost);
     assert!(why.contains("pv2 instead of pv1"));
-    let recreated = ClaimState {
+    let recreated = ClaimSnapshot {
         uid: Some("c2".into()),
         ..before.clone()
     };
@@ -332,7 +332,7 @@ fn verdicts() {
         Verdict::Lost
     );
     assert_eq!(
-        verdict("n", &before, &ClaimState::default(), &ReadBack::Found("n".into())).1,
+        verdict("n", &before, &ClaimSnapshot::default(), &ReadBack::Found("n".into())).1,
         "the PVC no longer exists"
     );
 }

@@ -297,21 +297,12 @@ impl Progress {
         }
     }
 
-    fn track(
-        &mut self,
-        at: Timestamp,
-        row: &OrdinalRow,
-        pod: Option<&Pod>,
-        claims: &[(String, String, Option<&PersistentVolumeClaim>)],
-        pods_by: &BTreeMap<i32, &Pod>,
-        out: &mut Vec<Transition>,
-    ) {
+    /// Order checks look at the other ordinals as they are now: the lower ordinals not
+    /// Ready (for one being added) and the higher ones still present (for one being removed).
+    fn order_context(&self, row: &OrdinalRow, pods_by: &BTreeMap<i32, &Pod>) -> (Vec<i32>, Vec<i32>) {
         let o = row.ordinal;
         let ordered = self.ordered;
         let target = self.target();
-        let mrs = self.min_ready_seconds;
-        let name = row.pod.clone();
-        // Order checks look at the other ordinals as they are now.
         let lower_not_ready: Vec<i32> = if ordered && row.role != Role::Removing {
             target
                 .range()
@@ -334,6 +325,22 @@ impl Progress {
         } else {
             Vec::new()
         };
+        (lower_not_ready, higher_present)
+    }
+
+    fn track(
+        &mut self,
+        at: Timestamp,
+        row: &OrdinalRow,
+        pod: Option<&Pod>,
+        claims: &[(String, String, Option<&PersistentVolumeClaim>)],
+        pods_by: &BTreeMap<i32, &Pod>,
+        out: &mut Vec<Transition>,
+    ) {
+        let o = row.ordinal;
+        let mrs = self.min_ready_seconds;
+        let name = row.pod.clone();
+        let (lower_not_ready, higher_present) = self.order_context(row, pods_by);
         let new_track = || Track {
             state: PodState::Absent,
             uid: None,
@@ -433,82 +440,23 @@ impl Progress {
         if uid.is_some() {
             t.uid = uid;
         }
-        let stuck_key = row.stuck.as_ref().map(|s| (s.reason.to_string(), s.message.clone()));
-        if stuck_key != t.stuck {
-            if let Some(s) = &row.stuck {
-                events.push((
-                    "stuck",
-                    vec![
-                        ("reason", s.reason.to_string()),
-                        ("object", s.object.clone()),
-                        ("message", s.message.clone()),
-                    ],
-                ));
-            }
-            t.stuck = stuck_key;
-        }
-        for e in events {
-            out.push(Transition {
-                at,
-                kind: "pod",
-                name: name.clone(),
-                event: e.0,
-                fields: e.1,
-            });
-        }
-        for ((_, cname, c), crow) in claims.iter().zip(&row.claims) {
-            let ct = t.claims.entry(cname.clone()).or_default();
-            let phase = c.map(claim_phase);
-            let mut ev: Option<(&'static str, Vec<(&'static str, String)>)> = None;
-            match (ct.existed, c) {
-                (false, Some(_)) => {
-                    ct.created_at = Some(at);
-                    let mut f = vec![
-                        ("state", crow.state.label().to_string()),
-                        ("phase", phase.clone().unwrap_or_default()),
-                    ];
-                    if let Some(v) = &crow.volume {
-                        f.push(("volume", v.clone()));
-                    }
-                    if let Some(v) = &crow.previous_volume {
-                        f.push(("previousVolume", v.clone()));
-                    }
-                    if phase.as_deref() == Some("Bound") {
-                        ct.bound_at = Some(at);
-                    }
-                    ev = Some(("created", f));
-                }
-                (true, Some(_)) if phase != ct.phase && phase.as_deref() == Some("Bound") => {
-                    ct.bound_at = Some(at);
-                    let mut f = vec![("state", crow.state.label().to_string())];
-                    if let Some(v) = &crow.volume {
-                        f.push(("volume", v.clone()));
-                    }
-                    ev = Some(("bound", f));
-                }
-                (true, None) => {
-                    ct.deleted_at = Some(at);
-                    let why = if self.when_scaled == "Delete" && row.role == Role::Removing {
-                        "retention policy whenScaled=Delete"
-                    } else {
-                        "deleted"
-                    };
-                    ev = Some(("deleted", vec![("by", why.to_string())]));
-                }
-                _ => {}
-            }
-            ct.existed = c.is_some();
-            ct.phase = phase;
-            if let Some((event, fields)) = ev {
-                out.push(Transition {
-                    at,
-                    kind: "pvc",
-                    name: cname.clone(),
-                    event,
-                    fields,
-                });
-            }
-        }
+        events.extend(stuck_event(t, row));
+        out.extend(events.into_iter().map(|(event, fields)| Transition {
+            at,
+            kind: "pod",
+            name: name.clone(),
+            event,
+            fields,
+        }));
+        let removing = row.role == Role::Removing;
+        track_claims(
+            &mut t.claims,
+            self.when_scaled == "Delete" && removing,
+            at,
+            row,
+            claims,
+            out,
+        );
     }
 
     /// How long `ordinal` has been (or was) on its way: created -> Ready/Available for
@@ -642,7 +590,7 @@ impl Progress {
     }
 
     /// Per-ordinal timings and PVC outcomes for the final report.
-    pub fn summary(&self) -> Summary {
+    pub fn summary(&self) -> ScaleSummary {
         let mut ordinals = Vec::new();
         let mut pvcs = PvcSummary::default();
         for r in &self.rows {
@@ -694,7 +642,7 @@ impl Progress {
                 }
             }
         }
-        Summary {
+        ScaleSummary {
             ordinals,
             pvcs,
             violations: self.violations.clone(),
@@ -722,7 +670,7 @@ pub fn secs(from: Timestamp, to: Timestamp) -> String {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Summary {
+pub struct ScaleSummary {
     pub ordinals: Vec<OrdinalSummary>,
     pub pvcs: PvcSummary,
     pub violations: Vec<Violation>,
@@ -753,4 +701,87 @@ pub struct PvcSummary {
     /// PVCs of removed ordinals still present, and whether Kubernetes will delete them.
     pub left_behind: Vec<LeftBehind>,
     pub deleted: Vec<ClaimRow>,
+}
+
+/// What happened to each claim of one ordinal since the last snapshot.
+fn track_claims(
+    tracks: &mut BTreeMap<String, ClaimTrack>,
+    deleted_by_policy: bool,
+    at: Timestamp,
+    row: &OrdinalRow,
+    claims: &[(String, String, Option<&PersistentVolumeClaim>)],
+    out: &mut Vec<Transition>,
+) {
+    for ((_, cname, c), crow) in claims.iter().zip(&row.claims) {
+        let ct = tracks.entry(cname.clone()).or_default();
+        let phase = c.map(claim_phase);
+        let mut ev: Option<(&'static str, Vec<(&'static str, String)>)> = None;
+        match (ct.existed, c) {
+            (false, Some(_)) => {
+                ct.created_at = Some(at);
+                let mut f = vec![
+                    ("state", crow.state.label().to_string()),
+                    ("phase", phase.clone().unwrap_or_default()),
+                ];
+                if let Some(v) = &crow.volume {
+                    f.push(("volume", v.clone()));
+                }
+                if let Some(v) = &crow.previous_volume {
+                    f.push(("previousVolume", v.clone()));
+                }
+                if phase.as_deref() == Some("Bound") {
+                    ct.bound_at = Some(at);
+                }
+                ev = Some(("created", f));
+            }
+            (true, Some(_)) if phase != ct.phase && phase.as_deref() == Some("Bound") => {
+                ct.bound_at = Some(at);
+                let mut f = vec![("state", crow.state.label().to_string())];
+                if let Some(v) = &crow.volume {
+                    f.push(("volume", v.clone()));
+                }
+                ev = Some(("bound", f));
+            }
+            (true, None) => {
+                ct.deleted_at = Some(at);
+                let why = if deleted_by_policy {
+                    "retention policy whenScaled=Delete"
+                } else {
+                    "deleted"
+                };
+                ev = Some(("deleted", vec![("by", why.to_string())]));
+            }
+            _ => {}
+        }
+        ct.existed = c.is_some();
+        ct.phase = phase;
+        if let Some((event, fields)) = ev {
+            out.push(Transition {
+                at,
+                kind: "pvc",
+                name: cname.clone(),
+                event,
+                fields,
+            });
+        }
+    }
+}
+
+/// A `stuck` transition when the ordinal's cause changed (said once per cause).
+fn stuck_event(t: &mut Track, row: &OrdinalRow) -> Option<(&'static str, Vec<(&'static str, String)>)> {
+    let key = row.stuck.as_ref().map(|s| (s.reason.to_string(), s.message.clone()));
+    if key == t.stuck {
+        return None;
+    }
+    t.stuck = key;
+    row.stuck.as_ref().map(|s| {
+        (
+            "stuck",
+            vec![
+                ("reason", s.reason.to_string()),
+                ("object", s.object.clone()),
+                ("message", s.message.clone()),
+            ],
+        )
+    })
 }

@@ -237,46 +237,7 @@ impl Trace {
             return out;
         };
         let first = !self.observed;
-        let spec = RolloutSpec::of(sts);
-        let was_current = self.spec.status_current();
-        let old_update = self.spec.update_revision.clone();
-        self.spec = spec.clone();
-        if spec.status_current() && (!was_current || first) {
-            out.push(self.sts_event(
-                at,
-                "observed",
-                vec![
-                    ("generation", spec.generation.to_string()),
-                    ("updateRevision", spec.update_revision.clone().unwrap_or_default()),
-                    ("currentRevision", spec.current_revision.clone().unwrap_or_default()),
-                ],
-            ));
-        }
-        if !first && old_update != spec.update_revision && spec.update_revision.is_some() {
-            // A new rollout replaced the one we followed (a further template change):
-            // follow the new one from here.
-            out.push(self.sts_event(
-                at,
-                "revision",
-                vec![
-                    ("from", old_update.unwrap_or_default()),
-                    ("to", spec.update_revision.clone().unwrap_or_default()),
-                ],
-            ));
-            for t in self.ordinals.values_mut() {
-                t.reset_timeline();
-            }
-            self.rollout_started_at = Some(at);
-            self.last_progress = at;
-            self.done_reported = false;
-        }
-        if first {
-            self.rollout_started_at = spec
-                .update_revision
-                .as_ref()
-                .and_then(|u| self.revision_created.get(u).copied());
-        }
-
+        let spec = self.observe_spec(at, sts, first, &mut out);
         let pods_by: BTreeMap<i32, &Pod> = world
             .pods
             .iter()
@@ -379,6 +340,63 @@ impl Trace {
         self.observed = true;
         self.max_in_flight = self.max_in_flight.max(self.in_flight().len());
 
+        self.observe_end(at, &mut out);
+        self.events.extend(out.clone());
+        out
+    }
+
+    /// The StatefulSet's side of a snapshot: its spec and status, a new update revision.
+    fn observe_spec(
+        &mut self,
+        at: Timestamp,
+        sts: &StatefulSet,
+        first: bool,
+        out: &mut Vec<TraceEvent>,
+    ) -> RolloutSpec {
+        let spec = RolloutSpec::of(sts);
+        let was_current = self.spec.status_current();
+        let old_update = self.spec.update_revision.clone();
+        self.spec = spec.clone();
+        if spec.status_current() && (!was_current || first) {
+            out.push(self.sts_event(
+                at,
+                "observed",
+                vec![
+                    ("generation", spec.generation.to_string()),
+                    ("updateRevision", spec.update_revision.clone().unwrap_or_default()),
+                    ("currentRevision", spec.current_revision.clone().unwrap_or_default()),
+                ],
+            ));
+        }
+        if !first && old_update != spec.update_revision && spec.update_revision.is_some() {
+            // A new rollout replaced the one we followed (a further template change):
+            // follow the new one from here.
+            out.push(self.sts_event(
+                at,
+                "revision",
+                vec![
+                    ("from", old_update.unwrap_or_default()),
+                    ("to", spec.update_revision.clone().unwrap_or_default()),
+                ],
+            ));
+            for t in self.ordinals.values_mut() {
+                t.reset_timeline();
+            }
+            self.rollout_started_at = Some(at);
+            self.last_progress = at;
+            self.done_reported = false;
+        }
+        if first {
+            self.rollout_started_at = spec
+                .update_revision
+                .as_ref()
+                .and_then(|u| self.revision_created.get(u).copied());
+        }
+        spec
+    }
+
+    /// After the ordinals: pods waiting for a manual delete, and done.
+    fn observe_end(&mut self, at: Timestamp, out: &mut Vec<TraceEvent>) {
         let manual: Vec<String> = self.waiting_for_manual_delete().iter().map(|t| t.pod.clone()).collect();
         if manual != self.manual_reported {
             if !manual.is_empty() {
@@ -398,8 +416,6 @@ impl Trace {
                 ],
             ));
         }
-        self.events.extend(out.clone());
-        out
     }
 
     /// The rollout is complete (down to the partition).
