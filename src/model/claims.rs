@@ -670,14 +670,14 @@ fn scaled_in_note(set: &SetInfo, o: i32, cleanup: Cleanup, pod_owner: Option<&st
             "owned by pod {} (whenScaled: Delete): Kubernetes deletes it with that pod",
             pod_owner.unwrap_or("?")
         ),
-        Cleanup::WithStatefulset if set.retention.when_scaled == "Delete" => {
+        Cleanup::WithStatefulset if set.retention.when_scaled == crate::model::statefulset::Retention::Delete => {
             "whenScaled is Delete but the claim has no reference to its pod (it was gone before the policy applied): Kubernetes keeps it until the StatefulSet is deleted (whenDeleted: Delete)".into()
         }
         Cleanup::WithStatefulset => {
             "whenScaled: Retain keeps it; deleted with the StatefulSet (whenDeleted: Delete, owner reference)".into()
         }
         Cleanup::OtherOwner => "owned by another object: its fate follows that owner".into(),
-        _ if set.retention.when_scaled == "Delete" => {
+        _ if set.retention.when_scaled == crate::model::statefulset::Retention::Delete => {
             "whenScaled is Delete but the claim has no reference to its pod (it was gone before the policy applied): Kubernetes will not delete it".into()
         }
         _ => "whenScaled: Retain: Kubernetes will not delete it".into(),

@@ -286,7 +286,7 @@ pub fn preflight(facts: &Facts, pods_in: &[Pod], ordinal: i32) -> Vec<Finding> {
             facts.current_revision.as_deref().unwrap_or("?"),
             facts.update_revision.as_deref().unwrap_or("?")
         )));
-    } else if facts.update_strategy == "OnDelete"
+    } else if facts.update_strategy == crate::model::statefulset::UpdateStrategy::OnDelete
         && let Some(update) = facts.update_revision.as_deref()
     {
         let stale: Vec<String> = pods_in
@@ -304,7 +304,7 @@ pub fn preflight(facts: &Facts, pods_in: &[Pod], ordinal: i32) -> Vec<Finding> {
     // OrderedReady creates a missing pod only once every lower ordinal is Running and
     // Ready (`monotonic` in pkg/controller/statefulset/stateful_set_control.go): the
     // target would not come back at all, so --force cannot help.
-    if facts.pod_management_policy == "OrderedReady" {
+    if facts.pod_management_policy == crate::model::statefulset::PodManagementPolicy::OrderedReady {
         let blocking: Vec<String> = (range.start..ordinal)
             .filter(|o| !by_ordinal(*o).is_some_and(|p| pods::is_ready(p) && p.metadata.deletion_timestamp.is_none()))
             .map(|o| pod_name(&facts.name, o))

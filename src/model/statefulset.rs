@@ -9,13 +9,76 @@ use serde::Serialize;
 
 use super::ordinals::OrdinalRange;
 
+/// Declares an enum for one of the StatefulSet's string-valued policies: the API's
+/// spelling is its JSON form and its Display; an absent or unknown value reads as the
+/// API server's default.
+macro_rules! policy_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident),+ $(,)? } default $default:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum $name {
+            $($(#[$vm])* $variant),+
+        }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => stringify!($variant)),+
+                }
+            }
+
+            /// The API's value; absent (or a value this version does not know) is the default.
+            pub fn parse(value: Option<&str>) -> $name {
+                match value {
+                    $(Some(stringify!($variant)) => $name::$variant,)+
+                    _ => $name::$default,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+policy_enum! {
+    /// `spec.updateStrategy.type`.
+    UpdateStrategy {
+        /// The controller replaces pods itself, highest ordinal first, down to the partition.
+        RollingUpdate,
+        /// Only a deleted pod is recreated at the new template.
+        OnDelete,
+    } default RollingUpdate
+}
+
+policy_enum! {
+    /// `spec.podManagementPolicy`.
+    PodManagementPolicy {
+        /// Create low to high, each after its predecessor is Running and Ready; remove high to low.
+        OrderedReady,
+        /// Create and remove without waiting.
+        Parallel,
+    } default OrderedReady
+}
+
+policy_enum! {
+    /// `whenScaled` / `whenDeleted` of `persistentVolumeClaimRetentionPolicy`.
+    Retention {
+        Retain,
+        Delete,
+    } default Retain
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RetentionPolicy {
     /// `Retain` or `Delete`: what happens to PVCs when the StatefulSet is deleted.
-    pub when_deleted: String,
+    pub when_deleted: Retention,
     /// `Retain` or `Delete`: what happens to the PVCs of ordinals removed by scale-in.
-    pub when_scaled: String,
+    pub when_scaled: Retention,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,8 +90,8 @@ pub struct Facts {
     pub observed_generation: Option<i64>,
     pub replicas: i32,
     pub start_ordinal: i32,
-    pub pod_management_policy: String,
-    pub update_strategy: String,
+    pub pod_management_policy: PodManagementPolicy,
+    pub update_strategy: UpdateStrategy,
     pub partition: i32,
     /// `maxUnavailable` as given (an integer or a percentage); absent means 1.
     pub max_unavailable: Option<String>,
@@ -64,13 +127,11 @@ impl Facts {
                 .and_then(|s| s.ordinals.as_ref())
                 .and_then(|o| o.start)
                 .unwrap_or(0),
-            pod_management_policy: spec
-                .and_then(|s| s.pod_management_policy.clone())
-                .unwrap_or_else(|| "OrderedReady".into()),
-            update_strategy: spec
-                .and_then(|s| s.update_strategy.as_ref())
-                .and_then(|u| u.type_.clone())
-                .unwrap_or_else(|| "RollingUpdate".into()),
+            pod_management_policy: PodManagementPolicy::parse(spec.and_then(|s| s.pod_management_policy.as_deref())),
+            update_strategy: UpdateStrategy::parse(
+                spec.and_then(|s| s.update_strategy.as_ref())
+                    .and_then(|u| u.type_.as_deref()),
+            ),
             partition: rolling.and_then(|r| r.partition).unwrap_or(0),
             max_unavailable: rolling.and_then(|r| r.max_unavailable.as_ref()).map(|m| match m {
                 IntOrString::Int(i) => i.to_string(),
@@ -79,12 +140,8 @@ impl Facts {
             min_ready_seconds: spec.and_then(|s| s.min_ready_seconds).unwrap_or(0),
             service_name: spec.and_then(|s| s.service_name.clone()).filter(|s| !s.is_empty()),
             retention: RetentionPolicy {
-                when_deleted: retention
-                    .and_then(|r| r.when_deleted.clone())
-                    .unwrap_or_else(|| "Retain".into()),
-                when_scaled: retention
-                    .and_then(|r| r.when_scaled.clone())
-                    .unwrap_or_else(|| "Retain".into()),
+                when_deleted: Retention::parse(retention.and_then(|r| r.when_deleted.as_deref())),
+                when_scaled: Retention::parse(retention.and_then(|r| r.when_scaled.as_deref())),
             },
             claim_templates: spec
                 .and_then(|s| s.volume_claim_templates.as_ref())
@@ -136,7 +193,9 @@ impl Facts {
             } else {
                 "Degraded"
             }
-        } else if self.update_strategy == "RollingUpdate" && self.updated_replicas < self.replicas - self.partition {
+        } else if self.update_strategy == UpdateStrategy::RollingUpdate
+            && self.updated_replicas < self.replicas - self.partition
+        {
             "Rolling"
         } else if self.min_ready_seconds > 0 && self.available_replicas < self.replicas {
             "Progressing"
@@ -162,9 +221,9 @@ mod tests {
             "spec":{"selector":{},"template":{},"serviceName":"nginx"}}),
         ));
         assert_eq!(f.replicas, 1);
-        assert_eq!(f.pod_management_policy, "OrderedReady");
-        assert_eq!(f.update_strategy, "RollingUpdate");
-        assert_eq!(f.retention.when_scaled, "Retain");
+        assert_eq!(f.pod_management_policy, PodManagementPolicy::OrderedReady);
+        assert_eq!(f.update_strategy, UpdateStrategy::RollingUpdate);
+        assert_eq!(f.retention.when_scaled, Retention::Retain);
         assert_eq!(f.pod_dns_pattern().unwrap(), "<pod>.nginx.default.svc.cluster.local");
         assert!(!f.status_is_current());
     }

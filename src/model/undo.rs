@@ -34,6 +34,7 @@ use serde::Serialize;
 use super::ordinals::pod_ordinal;
 use super::pods;
 use super::revisions::{RevisionRow, history};
+use super::statefulset::{Facts, PodManagementPolicy, UpdateStrategy};
 
 /// The revision to go back to, and why that one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -177,16 +178,12 @@ struct Policy {
 }
 
 fn policy(sts: &StatefulSet) -> Policy {
-    let spec = &sts.spec;
-    let strategy = spec.update_strategy.as_ref();
+    let f = Facts::of(sts);
     Policy {
-        start: spec.ordinals.as_ref().and_then(|o| o.start).unwrap_or(0),
-        on_delete: strategy.and_then(|s| s.type_.as_deref()) == Some("OnDelete"),
-        parallel: spec.pod_management_policy.as_deref() == Some("Parallel"),
-        partition: strategy
-            .and_then(|s| s.rolling_update.as_ref())
-            .and_then(|r| r.partition)
-            .unwrap_or(0),
+        start: f.start_ordinal,
+        on_delete: f.update_strategy == UpdateStrategy::OnDelete,
+        parallel: f.pod_management_policy == PodManagementPolicy::Parallel,
+        partition: f.partition,
     }
 }
 

@@ -9,7 +9,7 @@ use kubectl_sts::model::ordinals::{
     OrdinalRange, claim_name, claim_name_splits, claim_ordinal, parse_ordinal, pod_name, pod_ordinal,
 };
 use kubectl_sts::model::quantity::{format_bytes, parse_bytes};
-use kubectl_sts::model::statefulset::RetentionPolicy;
+use kubectl_sts::model::statefulset::{Retention, RetentionPolicy};
 use proptest::prelude::*;
 use std::time::Duration;
 
@@ -107,7 +107,7 @@ proptest! {
             uid: uid.into(),
             templates: vec![t.clone()],
             range: OrdinalRange::new(start, replicas),
-            retention: RetentionPolicy { when_deleted: "Retain".into(), when_scaled: "Retain".into() },
+            retention: RetentionPolicy { when_deleted: Retention::Retain, when_scaled: Retention::Retain },
             deleting: false,
         };
         let claim = |set: &str, o: i32| ClaimInfo {

@@ -86,11 +86,11 @@ pub(super) fn plan_notes(live: &LiveView, plan: &Plan, f: &Facts, at: Timestamp)
             ("namespace", f.namespace.clone()),
             ("from", plan.from.to_string()),
             ("to", plan.to.to_string()),
-            ("policy", plan.pod_management_policy.clone()),
+            ("policy", plan.pod_management_policy.to_string()),
             ("start", plan.start_ordinal.to_string()),
             ("adding", span(&plan.adding)),
             ("removing", span(&plan.removing)),
-            ("whenScaled", plan.when_scaled.clone()),
+            ("whenScaled", plan.when_scaled.to_string()),
         ],
     );
     for r in &plan.reusing {
@@ -118,7 +118,7 @@ pub(super) fn plan_notes(live: &LiveView, plan: &Plan, f: &Facts, at: Timestamp)
             &[
                 ("ordinal", l.ordinal.to_string()),
                 ("volume", l.volume.clone().unwrap_or_default()),
-                ("whenScaled", plan.when_scaled.clone()),
+                ("whenScaled", plan.when_scaled.to_string()),
             ],
         );
     }

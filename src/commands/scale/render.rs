@@ -160,7 +160,7 @@ fn closing_lines(r: &ScaleReport, planned_only: bool, style: Style) -> String {
     let mut out = String::new();
     if !planned_only {
         if r.order_violations.is_empty() {
-            if r.pod_management_policy == "Parallel" {
+            if r.pod_management_policy == crate::model::statefulset::PodManagementPolicy::Parallel {
                 out += "Order: Parallel (no order expected)\n";
             } else {
                 out += "Order: as OrderedReady promises (created low to high, removed high to low)\n";

@@ -31,7 +31,7 @@ pub struct ScaleReport {
     pub started_at: String,
     pub finished_at: String,
     pub duration_seconds: f64,
-    pub pod_management_policy: String,
+    pub pod_management_policy: crate::model::statefulset::PodManagementPolicy,
     pub min_ready_seconds: i32,
     /// What the scale was expected to do (adding/removing ordinals, PVCs reused and left behind).
     pub plan: Plan,
@@ -182,7 +182,7 @@ pub(super) fn build_report(
         started_at: started.to_string(),
         finished_at: finished.to_string(),
         duration_seconds: (finished.duration_since(started).as_secs_f64() * 1000.0).round() / 1000.0,
-        pod_management_policy: f.pod_management_policy.clone(),
+        pod_management_policy: f.pod_management_policy,
         min_ready_seconds: f.min_ready_seconds,
         plan: plan.clone(),
         ordinals: if waited { summary.ordinals } else { Vec::new() },

@@ -8,8 +8,8 @@ fn set(name: &str, templates: &[&str], start: i32, replicas: i32, scaled: &str, 
         templates: templates.iter().map(|t| t.to_string()).collect(),
         range: OrdinalRange::new(start, replicas),
         retention: RetentionPolicy {
-            when_deleted: deleted.into(),
-            when_scaled: scaled.into(),
+            when_deleted: crate::model::statefulset::Retention::parse(Some(deleted)),
+            when_scaled: crate::model::statefulset::Retention::parse(Some(scaled)),
         },
         deleting: false,
     }

@@ -19,8 +19,8 @@ pub struct Plan {
     pub from: i32,
     pub to: i32,
     pub start_ordinal: i32,
-    pub pod_management_policy: String,
-    pub when_scaled: String,
+    pub pod_management_policy: crate::model::statefulset::PodManagementPolicy,
+    pub when_scaled: crate::model::statefulset::Retention,
     /// Ordinals that will get a pod, in the order the controller creates them.
     pub adding: Vec<i32>,
     /// Ordinals whose pod will be removed, in the order the controller removes them.
@@ -71,7 +71,7 @@ pub fn plan(f: &Facts, to: i32, pvcs: &[&PersistentVolumeClaim]) -> Plan {
     let new = OrdinalRange::new(f.start_ordinal, to);
     let adding: Vec<i32> = new.range().filter(|o| !old.contains(*o)).collect();
     let removing: Vec<i32> = old.range().rev().filter(|o| !new.contains(*o)).collect();
-    let delete = f.retention.when_scaled == "Delete";
+    let delete = f.retention.when_scaled == crate::model::statefulset::Retention::Delete;
     let claims_of = |ords: &[i32]| -> Vec<(i32, String, &PersistentVolumeClaim)> {
         ords.iter()
             .flat_map(|o| f.claim_templates.iter().map(move |t| (*o, claim_name(t, &f.name, *o))))
@@ -83,8 +83,8 @@ pub fn plan(f: &Facts, to: i32, pvcs: &[&PersistentVolumeClaim]) -> Plan {
         from: f.replicas,
         to,
         start_ordinal: f.start_ordinal,
-        pod_management_policy: f.pod_management_policy.clone(),
-        when_scaled: f.retention.when_scaled.clone(),
+        pod_management_policy: f.pod_management_policy,
+        when_scaled: f.retention.when_scaled,
         reusing: claims_of(&adding)
             .into_iter()
             .map(|(ordinal, name, c)| ClaimRef {

@@ -70,7 +70,7 @@ pub struct Progress {
     pub ordered: bool,
     pub min_ready_seconds: i32,
     pub templates: Vec<String>,
-    pub when_scaled: String,
+    pub when_scaled: crate::model::statefulset::Retention,
     pub started_at: Timestamp,
     /// PVC name -> volume, for every PVC of this StatefulSet's ordinals before the scale.
     baseline: BTreeMap<String, Option<String>>,
@@ -105,10 +105,10 @@ impl Progress {
             from: f.replicas,
             to,
             start: f.start_ordinal,
-            ordered: f.pod_management_policy != "Parallel",
+            ordered: f.pod_management_policy != crate::model::statefulset::PodManagementPolicy::Parallel,
             min_ready_seconds: f.min_ready_seconds,
             templates: f.claim_templates.clone(),
-            when_scaled: f.retention.when_scaled.clone(),
+            when_scaled: f.retention.when_scaled,
             started_at,
             baseline,
             tracks: BTreeMap::new(),
@@ -263,7 +263,9 @@ impl Progress {
         let volume = c.and_then(claim_volume);
         let state = match (role, c) {
             (Role::Removing, Some(c)) => {
-                if c.metadata.deletion_timestamp.is_some() || self.when_scaled == "Delete" {
+                if c.metadata.deletion_timestamp.is_some()
+                    || self.when_scaled == crate::model::statefulset::Retention::Delete
+                {
                     ClaimState::Deleting
                 } else {
                     ClaimState::Kept
@@ -451,7 +453,7 @@ impl Progress {
         let removing = row.role == Role::Removing;
         track_claims(
             &mut t.claims,
-            self.when_scaled == "Delete" && removing,
+            self.when_scaled == crate::model::statefulset::Retention::Delete && removing,
             at,
             row,
             claims,

@@ -69,7 +69,7 @@ impl OrdinalState {
 #[serde(rename_all = "camelCase")]
 pub struct RolloutSpec {
     /// `RollingUpdate` or `OnDelete`.
-    pub strategy: String,
+    pub strategy: crate::model::statefulset::UpdateStrategy,
     pub replicas: i32,
     pub start_ordinal: i32,
     /// RollingUpdate partition (0 under OnDelete).
@@ -77,7 +77,7 @@ pub struct RolloutSpec {
     /// Resolved `maxUnavailable` (1 by default).
     pub max_unavailable: i32,
     pub min_ready_seconds: i32,
-    pub pod_management_policy: String,
+    pub pod_management_policy: crate::model::statefulset::PodManagementPolicy,
     pub generation: i64,
     pub observed_generation: Option<i64>,
     pub current_revision: Option<String>,
@@ -87,7 +87,7 @@ pub struct RolloutSpec {
 impl RolloutSpec {
     pub fn of(sts: &StatefulSet) -> RolloutSpec {
         let f = Facts::of(sts);
-        let on_delete = f.update_strategy == "OnDelete";
+        let on_delete = f.update_strategy == crate::model::statefulset::UpdateStrategy::OnDelete;
         RolloutSpec {
             max_unavailable: max_unavailable(f.max_unavailable.as_deref(), f.replicas),
             partition: if on_delete { 0 } else { f.partition.max(0) },
@@ -104,7 +104,7 @@ impl RolloutSpec {
     }
 
     pub fn on_delete(&self) -> bool {
-        self.strategy == "OnDelete"
+        self.strategy == crate::model::statefulset::UpdateStrategy::OnDelete
     }
 
     /// Status describes the current spec.
