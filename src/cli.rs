@@ -214,7 +214,7 @@ pub struct VerifyArgs {
     /// Delete through the Eviction API, so PodDisruptionBudgets are honoured
     #[arg(long)]
     pub evict: bool,
-    /// Go ahead although the StatefulSet is not fully ready or a rollout is in flight
+    /// Go ahead although the StatefulSet is not fully ready or the pod would come back at another revision
     #[arg(long)]
     pub force: bool,
     /// Leave the marker files in place after verifying

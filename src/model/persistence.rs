@@ -12,9 +12,11 @@
 //!   `persistentVolumeClaim.readOnly` is set (kubelet `makeMounts`).
 //! - `subPath` narrows the mount to a directory inside the volume; the marker is written
 //!   at `mountPath`, i.e. inside that directory.
-//! - Deleting a pod of a StatefulSet whose rollout is in flight recreates it at the
-//!   update revision (or, for OnDelete, that is the *only* way it moves): the drill must
-//!   not be the thing that rolls a pod forward unless asked (`--force`).
+//! - The controller recreates a deleted pod at `currentRevision` below the partition and
+//!   at `updateRevision` at or above it, and under OnDelete (`newVersionedStatefulSetPod`,
+//!   see [`Facts::revision_on_recreate`]): the drill must not be the thing that changes
+//!   what a pod runs unless asked (`--force`), but a pod that comes back at its own
+//!   revision (below the partition of a staged rollout, say) is fine to verify.
 
 use std::time::Duration;
 
@@ -232,6 +234,24 @@ impl Finding {
     }
 }
 
+/// Why the controller would recreate `ordinal` at the revision it would.
+fn recreate_reason(facts: &Facts, ordinal: i32) -> String {
+    use crate::model::statefulset::UpdateStrategy;
+    if facts.update_strategy == UpdateStrategy::OnDelete {
+        "OnDelete recreates a deleted pod at the update revision".into()
+    } else if ordinal < facts.start_ordinal + facts.partition {
+        format!(
+            "ordinal {ordinal} is below the partition ({}): recreated at currentRevision",
+            facts.start_ordinal + facts.partition
+        )
+    } else {
+        format!(
+            "ordinal {ordinal} is at or above the partition ({}): recreated at updateRevision",
+            facts.start_ordinal + facts.partition
+        )
+    }
+}
+
 /// Everything that argues against deleting pod `<sts>-<ordinal>` now. `pods_in` are the
 /// StatefulSet's pods (by selector). Empty: go ahead.
 pub fn preflight(facts: &Facts, pods_in: &[Pod], ordinal: i32) -> Vec<Finding> {
@@ -262,13 +282,17 @@ pub fn preflight(facts: &Facts, pods_in: &[Pod], ordinal: i32) -> Vec<Finding> {
                 "pod {name} is not Running and Ready (it is {}): there is nothing to mark until it is",
                 pods::status_reason(p)
             ))),
+        // Deleting the pod only changes its revision when the controller would recreate
+        // it at another one than it runs: a staged rollout (partition) that left lower
+        // ordinals at currentRevision is no reason to refuse them.
         Some(p) => {
-            if let (Some(rev), Some(update)) = (pods::revision(p), facts.update_revision.as_deref())
-                && rev != update
-                && !facts.rollout_in_flight()
+            if let (Some(rev), Some(next)) = (pods::revision(p), facts.revision_on_recreate(ordinal))
+                && rev != next
             {
                 out.push(Finding::soft(format!(
-                    "pod {name} is at revision {rev}, not the update revision {update}: deleting it would roll it forward"
+                    "pod {name} runs revision {rev}, but the controller would recreate it at revision {next} ({}): \
+                     deleting it would change what it runs, not only prove its data",
+                    recreate_reason(facts, ordinal)
                 )));
             }
         }
@@ -280,27 +304,7 @@ pub fn preflight(facts: &Facts, pods_in: &[Pod], ordinal: i32) -> Vec<Finding> {
             facts.observed_generation.map_or("none".into(), |g| g.to_string())
         )));
     }
-    if facts.rollout_in_flight() {
-        out.push(Finding::soft(format!(
-            "a rollout is in flight (currentRevision {} != updateRevision {}): deleting {name} would recreate it at the new revision",
-            facts.current_revision.as_deref().unwrap_or("?"),
-            facts.update_revision.as_deref().unwrap_or("?")
-        )));
-    } else if facts.update_strategy == crate::model::statefulset::UpdateStrategy::OnDelete
-        && let Some(update) = facts.update_revision.as_deref()
-    {
-        let stale: Vec<String> = pods_in
-            .iter()
-            .filter(|p| pods::revision(p).is_some_and(|r| r != update))
-            .filter_map(|p| p.metadata.name.clone())
-            .collect();
-        if !stale.is_empty() {
-            out.push(Finding::soft(format!(
-                "OnDelete StatefulSet has pods not at the update revision {update} ({}): deleting one rolls it forward",
-                stale.join(", ")
-            )));
-        }
-    }
+
     // OrderedReady creates a missing pod only once every lower ordinal is Running and
     // Ready (`monotonic` in pkg/controller/statefulset/stateful_set_control.go): the
     // target would not come back at all, so --force cannot help.

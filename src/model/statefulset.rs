@@ -169,6 +169,21 @@ impl Facts {
         self.observed_generation.is_some_and(|o| o >= self.generation)
     }
 
+    /// The revision the controller gives a pod of `ordinal` that it (re)creates now:
+    /// under RollingUpdate, `currentRevision` below `start + partition` and
+    /// `updateRevision` at or above it; otherwise (OnDelete) `updateRevision`
+    /// (`newVersionedStatefulSetPod` in pkg/controller/statefulset/stateful_set_utils.go;
+    /// the API server always defaults `rollingUpdate`, so its nil branch does not arise).
+    pub fn revision_on_recreate(&self, ordinal: i32) -> Option<&str> {
+        let below_partition =
+            self.update_strategy == UpdateStrategy::RollingUpdate && ordinal < self.start_ordinal + self.partition;
+        if below_partition {
+            self.current_revision.as_deref().or(self.update_revision.as_deref())
+        } else {
+            self.update_revision.as_deref()
+        }
+    }
+
     /// A rollout is in flight: the controller reports two revisions.
     pub fn rollout_in_flight(&self) -> bool {
         matches!((&self.current_revision, &self.update_revision), (Some(c), Some(u)) if c != u)

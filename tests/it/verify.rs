@@ -353,16 +353,85 @@ async fn never_ready_replacement_times_out_with_state() {
     assert_no_markers(&sim);
 }
 
+/// A finished staged rollout (partition 2 of 3: roll-2 is the canary, roll-0 and roll-1
+/// stay at currentRevision for good). The controller recreates an ordinal below the
+/// partition at currentRevision (newVersionedStatefulSetPod), so verifying roll-0 changes
+/// nothing it runs: allowed, and the plan says which revision it comes back at.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refuses_while_rollout_in_flight() {
+async fn below_the_partition_of_a_staged_rollout_is_verified_at_its_own_revision() {
     let spec = json!({"containers":[container(json!([{"name":"data","mountPath":"/data"}]))]});
     let sim = sim_with_settled(&sts_manifest("roll", 3, None, spec, &["data"], json!({})), "roll").await;
     let sts: Api<k8s_openapi::api::apps::v1::StatefulSet> = Api::namespaced(sim.client(), NS);
-    // Partition 3: the new revision is recorded but no pod is rolled.
     sts.patch(
         "roll",
         &PatchParams::default(),
-        &Patch::Merge(json!({"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":3}},
+        &Patch::Merge(json!({"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":2}},
+            "template":{"spec":{"containers":[{"name":"app","image":"busybox:2","volumeMounts":[{"name":"data","mountPath":"/data"}]}]}}}})),
+    )
+    .await
+    .unwrap();
+    // The canary is rolled and Ready; the lower ordinals keep the current revision.
+    wait_sts(
+        &sim.client(),
+        NS,
+        "roll",
+        |s: Option<&k8s_openapi::api::apps::v1::StatefulSet>| {
+            s.and_then(|s| s.status.as_ref()).is_some_and(|st| {
+                st.current_revision != st.update_revision
+                    && st.updated_replicas == Some(1)
+                    && st.ready_replicas == Some(3)
+            })
+        },
+    )
+    .await;
+    let st = sts.get("roll").await.unwrap().status.unwrap();
+    let (current, update) = (st.current_revision.unwrap(), st.update_revision.unwrap());
+    let revision = |p: &Pod| p.metadata.labels.as_ref().unwrap()["controller-revision-hash"].clone();
+    assert_eq!(revision(&pod(&sim, "roll-0").await), current);
+
+    let o = kubectl_sts(&sim, &["verify-persistence", "roll", "--ordinal", "0", "--dry-run"]).await;
+    o.assert_exit(0);
+    assert!(
+        stdout(&o).contains(&format!("which comes back at its own revision {current}")),
+        "{}",
+        stdout(&o)
+    );
+    let before = uid(&pod(&sim, "roll-0").await);
+    let o = kubectl_sts(
+        &sim,
+        &["verify-persistence", "roll", "--ordinal", "0", "--yes", "-o", "json"],
+    )
+    .await;
+    o.assert_exit(0);
+    let r = json(&o);
+    assert_eq!(r["result"], "Persisted");
+    assert_eq!(r["pods"][0]["revision"], current.as_str());
+    assert_eq!(r["pods"][0]["recreatedAtRevision"], current.as_str());
+    let after = pod(&sim, "roll-0").await;
+    assert_ne!(uid(&after), before);
+    assert_eq!(revision(&after), current, "roll-0 came back at another revision");
+    // The canary, at or above the partition, runs and comes back at the update revision.
+    let o = kubectl_sts(&sim, &["verify-persistence", "roll", "--ordinal", "2", "--dry-run"]).await;
+    o.assert_exit(0);
+    assert!(
+        stdout(&o).contains(&format!("comes back at its own revision {update}")),
+        "{}",
+        stdout(&o)
+    );
+    assert_no_markers(&sim);
+}
+
+/// Where deleting the pod would change what it runs (OnDelete with a new template: the
+/// controller recreates it at the update revision), verify refuses and names both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refuses_when_the_pod_would_come_back_at_another_revision() {
+    let spec = json!({"containers":[container(json!([{"name":"data","mountPath":"/data"}]))]});
+    let sim = sim_with_settled(&sts_manifest("roll", 2, None, spec, &["data"], json!({})), "roll").await;
+    let sts: Api<k8s_openapi::api::apps::v1::StatefulSet> = Api::namespaced(sim.client(), NS);
+    sts.patch(
+        "roll",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null},
             "template":{"spec":{"containers":[{"name":"app","image":"busybox:2","volumeMounts":[{"name":"data","mountPath":"/data"}]}]}}}})),
     )
     .await
@@ -377,16 +446,18 @@ async fn refuses_while_rollout_in_flight() {
         },
     )
     .await;
-    let before = uid(&pod(&sim, "roll-2").await);
+    let update = sts.get("roll").await.unwrap().status.unwrap().update_revision.unwrap();
+    let before = uid(&pod(&sim, "roll-1").await);
     let o = kubectl_sts(&sim, &["verify-persistence", "roll", "--yes"]).await;
     o.assert_exit(1);
     let e = one_line_error(&o);
+    assert!(e.contains("refusing to delete roll-1"), "{e}");
     assert!(
-        e.contains("refusing to delete roll-2") && e.contains("rollout is in flight"),
+        e.contains(&format!("recreate it at revision {update}")) && e.contains("OnDelete"),
         "{e}"
     );
     assert!(e.contains("--force"), "{e}");
-    assert_eq!(uid(&pod(&sim, "roll-2").await), before);
+    assert_eq!(uid(&pod(&sim, "roll-1").await), before);
     assert!(sim.requests().for_resource("pods/exec").is_empty());
     assert_no_markers(&sim);
 }

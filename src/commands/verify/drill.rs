@@ -62,6 +62,8 @@ fn start(plan: &DrillPlan) -> (PodDrill, Vec<String>) {
         skipped: plan.skipped.clone(),
         markers_remaining: Vec::new(),
         state: format!("pod {} untouched", plan.pod),
+        revision: plan.revision.clone(),
+        recreated_at_revision: plan.recreated_at_revision.clone(),
         outages: 0,
         down_seconds: 0.0,
     };

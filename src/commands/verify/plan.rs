@@ -26,6 +26,9 @@ pub(super) struct DrillPlan {
     /// Claim-template mounts with their claim state before deletion.
     pub(super) mounts: Vec<(ResolvedMount, String, String, ClaimSnapshot)>,
     pub(super) skipped: Vec<SkippedMount>,
+    /// The revision the pod runs, and the one the controller recreates it at.
+    pub(super) revision: Option<String>,
+    pub(super) recreated_at_revision: Option<String>,
 }
 
 impl Ctx<'_> {
@@ -196,6 +199,8 @@ impl Ctx<'_> {
             findings,
             mounts,
             skipped,
+            revision: pods::revision(pod).map(str::to_string),
+            recreated_at_revision: facts.revision_on_recreate(ordinal).map(str::to_string),
         })
     }
 
@@ -282,6 +287,8 @@ pub(super) fn planned(plan: &DrillPlan, force: bool) -> PodDrill {
         skipped: plan.skipped.clone(),
         markers_remaining: Vec::new(),
         state: format!("pod {} untouched (dry run)", plan.pod),
+        revision: plan.revision.clone(),
+        recreated_at_revision: plan.recreated_at_revision.clone(),
         outages: 0,
         down_seconds: 0.0,
     }

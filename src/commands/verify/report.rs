@@ -73,6 +73,11 @@ pub struct PodDrill {
     pub markers_remaining: Vec<MarkerLeft>,
     /// One sentence on the state the pod was left in.
     pub state: String,
+    /// The revision the pod ran (its `controller-revision-hash`).
+    pub revision: Option<String>,
+    /// The revision the controller recreates it at: currentRevision below the
+    /// partition, updateRevision at or above it (and under OnDelete).
+    pub recreated_at_revision: Option<String>,
     /// Times the connection to the API server was lost (and came back) during the wait.
     pub outages: u32,
     /// How long those outages lasted in all, in seconds.
@@ -263,13 +268,18 @@ pub fn render_table(report: &VerifyReport, no_headers: bool, style: Style) -> St
             ));
         } else if report.dry_run {
             out.push_str(&format!(
-                "{}: dry run: would mark {} mount(s) in container \"{}\", {} pod {} (uid {}) and wait for its replacement; nothing was changed\n",
+                "{}: dry run: would mark {} mount(s) in container \"{}\", {} pod {} (uid {}) and wait for its replacement{}; nothing was changed\n",
                 d.pod,
                 d.mounts.iter().filter(|m| !m.read_only).count(),
                 d.container,
                 report.deletion,
                 d.pod,
-                d.old_uid
+                d.old_uid,
+                match (&d.revision, &d.recreated_at_revision) {
+                    (Some(a), Some(b)) if a == b => format!(", which comes back at its own revision {b}"),
+                    (Some(a), Some(b)) => format!(", which comes back at revision {b}, not the {a} it runs"),
+                    _ => String::new(),
+                }
             ));
         }
         for m in &d.markers_remaining {

@@ -192,9 +192,34 @@ fn preflight_rollout_in_flight() {
     v["status"]["updateRevision"] = json!("web-b");
     let f = facts(v);
     let ps = vec![pod("web-0", true, "web-a"), pod("web-1", true, "web-b")];
+    // web-1 already runs the update revision and comes back at it: nothing against it.
     let fs = preflight(&f, &ps, 1);
+    assert!(fs.is_empty(), "{fs:?}");
+    // web-0 (at or above partition 0) would come back at web-b, not the web-a it runs.
+    let fs = preflight(&f, &ps, 0);
     assert_eq!(fs.len(), 1, "{fs:?}");
-    assert!(fs[0].reason.contains("rollout is in flight") && fs[0].overridable);
+    assert!(
+        fs[0].reason.contains("recreate it at revision web-b") && fs[0].reason.contains("at or above the partition"),
+        "{fs:?}"
+    );
+    assert!(fs[0].overridable);
+}
+
+/// A finished staged rollout (partition 1): web-0 stays at currentRevision for good, and
+/// the controller recreates it there, so it can be verified; web-1 runs and comes back
+/// at the update revision.
+#[test]
+fn preflight_below_the_partition_comes_back_at_the_current_revision() {
+    let mut v = sts(2, 0);
+    v["spec"]["updateStrategy"] = json!({"type":"RollingUpdate","rollingUpdate":{"partition":1}});
+    v["status"]["currentRevision"] = json!("web-a");
+    v["status"]["updateRevision"] = json!("web-b");
+    let f = facts(v);
+    assert_eq!(f.revision_on_recreate(0), Some("web-a"));
+    assert_eq!(f.revision_on_recreate(1), Some("web-b"));
+    let ps = vec![pod("web-0", true, "web-a"), pod("web-1", true, "web-b")];
+    assert!(preflight(&f, &ps, 0).is_empty(), "{:?}", preflight(&f, &ps, 0));
+    assert!(preflight(&f, &ps, 1).is_empty(), "{:?}", preflight(&f, &ps, 1));
 }
 
 #[test]
@@ -204,15 +229,16 @@ fn preflight_ondelete_stale_and_stale_status() {
     v["status"]["currentRevision"] = json!("web-b");
     v["status"]["updateRevision"] = json!("web-b");
     let ps = vec![pod("web-0", true, "web-a"), pod("web-1", true, "web-b")];
+    // web-1 is at the update revision and comes back at it; web-0's staleness is not its business.
     let fs = preflight(&facts(v.clone()), &ps, 1);
+    assert!(fs.is_empty(), "{fs:?}");
+    // The target itself stale: OnDelete recreates it at the update revision.
+    let fs = preflight(&facts(v.clone()), &ps, 0);
     assert!(
         fs.iter()
-            .any(|x| x.reason.contains("OnDelete") && x.reason.contains("web-0")),
+            .any(|x| x.reason.contains("recreate it at revision web-b") && x.reason.contains("OnDelete")),
         "{fs:?}"
     );
-    // The target itself stale: named as rolling it forward.
-    let fs = preflight(&facts(v.clone()), &ps, 0);
-    assert!(fs.iter().any(|x| x.reason.contains("roll it forward")), "{fs:?}");
     v["metadata"]["generation"] = json!(2);
     let fs = preflight(&facts(v), &ps, 1);
     assert!(
