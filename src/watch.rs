@@ -80,7 +80,30 @@ pub enum Source {
     Events,
 }
 
+/// A watch error as the one-line error of its API answer (for the errors retrying will
+/// not heal: 401, 403, 404, or too many in a row).
+pub fn watch_error(
+    kube: &crate::kubeconfig::Kube,
+    source: Source,
+    code: Option<u16>,
+    message: &str,
+) -> crate::error::CliError {
+    let target = crate::error::Target::new("watch", source.kind(), None, Some(&kube.namespace));
+    let status = kube::core::Status::failure(message, "").with_code(code.unwrap_or(500));
+    kube.error(&kube::Error::Api(Box::new(status)), target)
+}
+
 impl Source {
+    /// The kind an error names: `statefulset`, `pod`, `persistentvolumeclaim`, `event`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Source::StatefulSet => "statefulset",
+            Source::Pods => "pod",
+            Source::Pvcs => "persistentvolumeclaim",
+            Source::Events => "event",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Source::StatefulSet => "statefulsets",

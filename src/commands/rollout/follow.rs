@@ -67,21 +67,6 @@ pub(super) async fn snapshot_once(kube: &Kube, scope: &Scope, sts: &StatefulSet)
     Ok(snap)
 }
 
-fn kind_of(s: Source) -> &'static str {
-    match s {
-        Source::StatefulSet => "statefulset",
-        Source::Pods => "pod",
-        Source::Pvcs => "persistentvolumeclaim",
-        Source::Events => "event",
-    }
-}
-
-fn watch_error(kube: &Kube, source: Source, code: Option<u16>, message: &str) -> CliError {
-    let target = Target::new("watch", kind_of(source), None, Some(&kube.namespace));
-    let status = kube::core::Status::failure(message, "").with_code(code.unwrap_or(500));
-    kube.error(&kube::Error::Api(Box::new(status)), target)
-}
-
 fn until(t: Timestamp) -> Duration {
     let now = Timestamp::now();
     if t <= now {
@@ -150,7 +135,7 @@ pub(super) async fn follow(
                             ("message", message.clone()),
                         ]);
                         if *source != Source::Events && matches!(code, Some(401 | 403)) {
-                            return Err(watch_error(kube, *source, *code, message));
+                            return Err(crate::watch::watch_error(kube, *source, *code, message));
                         }
                     }
                     _ if snap.lists(t.source()) > before => {
@@ -215,7 +200,7 @@ async fn initial_sync(
         {
             errors += 1;
             if matches!(code, Some(401 | 403 | 404)) || errors > 5 {
-                return Err(watch_error(kube, *source, *code, message));
+                return Err(crate::watch::watch_error(kube, *source, *code, message));
             }
         }
         snap.apply(&t);

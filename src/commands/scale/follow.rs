@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 use super::report::ScaleOutcome;
 use crate::cli::ScaleArgs;
-use crate::error::{CliError, ErrorKind, Result, Target};
+use crate::error::{CliError, ErrorKind, Result};
 use crate::kubeconfig::Kube;
 use crate::model::progress::{Plan, Progress};
 use crate::model::statefulset::Facts;
@@ -54,24 +54,13 @@ pub(super) async fn initial_sync(
         {
             errors += 1;
             if matches!(code, Some(401 | 403 | 404)) || errors > 5 {
-                let target = Target::new("watch", kind_of(*source), None, Some(&kube.namespace));
-                let status = kube::core::Status::failure(message, "").with_code(code.unwrap_or(500));
-                let e = kube.error(&kube::Error::Api(Box::new(status)), target);
+                let e = crate::watch::watch_error(kube, *source, *code, message);
                 return Err(CliError::new(e.kind, format!("{}; nothing was changed", e.message)));
             }
         }
         snap.apply(&t);
     }
     Ok(())
-}
-
-fn kind_of(s: Source) -> &'static str {
-    match s {
-        Source::StatefulSet => "statefulset",
-        Source::Pods => "pod",
-        Source::Pvcs => "persistentvolumeclaim",
-        Source::Events => "event",
-    }
 }
 
 /// Print the plan as lines of their own.
@@ -192,9 +181,7 @@ pub(super) async fn follow(
                             ("message", message.clone()),
                         ]);
                         if *source != Source::Events && matches!(code, Some(401 | 403)) {
-                            let target = Target::new("watch", kind_of(*source), None, Some(&kube.namespace));
-                            let status = kube::core::Status::failure(message, "").with_code(code.unwrap_or(403));
-                            let e = kube.error(&kube::Error::Api(Box::new(status)), target);
+                            let e = crate::watch::watch_error(kube, *source, *code, message);
                             return Err(CliError::new(e.kind, format!(
                                 "{}; spec.replicas is now {} (the scale was requested)", e.message, args.replicas
                             )));
