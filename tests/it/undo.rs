@@ -300,3 +300,55 @@ async fn bad_input_is_refused_before_any_change() {
         .generation;
     assert_eq!(gen_before, gen_after);
 }
+
+/// Partitions are respected: a pod below the partition is never deleted, even one stuck
+/// at the bad revision (the partition was raised after the breakage: the SRE staged it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_below_the_partition_is_left_alone() {
+    let sim = sim().await;
+    let client = create(&sim, 3, "").await;
+    let good = good_revision(&client).await;
+    patch_spec(&client, crash_template()).await;
+    wait_crashing(&client, "web-2", &good).await;
+    patch_spec(&client, json!({"updateStrategy": {"rollingUpdate": {"partition": 3}}})).await;
+    let stuck_uid = uid(&pod(&client, "web-2").await);
+    let o = kubectl_sts(
+        &sim,
+        &[
+            "rollout",
+            "undo",
+            "web",
+            "--yes",
+            "--stuck-after",
+            "1s",
+            "--timeout",
+            "60s",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    o.assert_exit(0);
+    let r = json(&o);
+    assert_eq!(r["undo"]["deleted"], json!([]), "{r}");
+    let step = &r["undo"]["plan"]["steps"][0];
+    assert_eq!(step["pod"], "web-2");
+    assert_eq!(step["action"], "leave");
+    assert!(
+        step["reason"].as_str().unwrap().contains("below the partition (3)"),
+        "{step}"
+    );
+    assert!(
+        r["undo"]["plan"]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("partition 3")),
+        "{r}"
+    );
+    assert_eq!(
+        uid(&pod(&client, "web-2").await),
+        stuck_uid,
+        "a pod below the partition was deleted"
+    );
+}
