@@ -3,6 +3,7 @@
 
 pub mod claims;
 pub mod duration;
+pub mod events;
 pub mod ordinals;
 pub mod persistence;
 pub mod pods;

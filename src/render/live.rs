@@ -62,7 +62,7 @@ pub fn line(at: Timestamp, kind: &str, name: &str, event: &str, fields: &[(&str,
 }
 
 pub fn transition_line(t: &Transition) -> String {
-    line(t.at, t.kind, &t.name, t.event, &t.fields)
+    line(t.at, t.kind, &t.name, t.event.as_str(), &t.fields)
 }
 
 /// What a command announces itself in the live view (the cluster's own changes come
@@ -336,10 +336,13 @@ impl LiveView {
         elapsed: &dyn Fn(i32) -> Option<Duration>,
     ) {
         let bars = self.is_bars();
-        for t in transitions
-            .iter()
-            .filter(|t| !bars || matches!(t.event, "stuck" | "order-violation"))
-        {
+        for t in transitions.iter().filter(|t| {
+            !bars
+                || matches!(
+                    t.event,
+                    crate::model::events::Ev::Stuck | crate::model::events::Ev::OrderViolation
+                )
+        }) {
             self.print(&transition_line(t));
         }
         if !bars {
@@ -367,7 +370,7 @@ impl LiveView {
         for e in events {
             let (kind, name) = e.object.split_once('/').unwrap_or((&e.object, ""));
             let fields: Vec<(&str, String)> = e.fields.iter().map(|(k, v)| (*k, v.clone())).collect();
-            self.print(&line(e.at, kind, name, e.event, &fields));
+            self.print(&line(e.at, kind, name, e.event.as_str(), &fields));
         }
         if !self.is_bars() {
             return;

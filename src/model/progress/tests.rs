@@ -130,7 +130,7 @@ fn scale_out_order_reuse_and_settle() {
         pod("web-2", "p2", "pending"),
     ];
     let tr = p.observe(t("01"), &world(&after, &pods1, &claims0, &[]));
-    assert!(tr.iter().any(|x| x.name == "web-2" && x.event == "created"));
+    assert!(tr.iter().any(|x| x.name == "web-2" && x.event.as_str() == "created"));
     assert!(p.violations.is_empty());
     let rows = p.rows();
     let r2 = rows.iter().find(|r| r.ordinal == 2).unwrap();
@@ -151,7 +151,7 @@ fn scale_out_order_reuse_and_settle() {
     assert!(p.violations[0].message.contains("web-2 was not Running and Ready"));
     assert!(
         tr.iter()
-            .any(|x| x.kind == "pvc" && x.name == "disk-ssd-web-3" && x.event == "created")
+            .any(|x| x.kind == "pvc" && x.name == "disk-ssd-web-3" && x.event.as_str() == "created")
     );
     assert_eq!(p.blocking().unwrap().pod, "web-2");
     // Everything ready, but generation not observed yet: not settled.
@@ -163,7 +163,10 @@ fn scale_out_order_reuse_and_settle() {
     ];
     claims1[3] = pvc("disk-ssd-web-3", "c3", "Bound", Some("pv3"));
     let tr = p.observe(t("03"), &world(&after, &pods3, &claims1, &[]));
-    assert!(tr.iter().any(|x| x.name == "disk-ssd-web-3" && x.event == "bound"));
+    assert!(
+        tr.iter()
+            .any(|x| x.name == "disk-ssd-web-3" && x.event.as_str() == "bound")
+    );
     assert!(!p.settled());
     assert!(p.waiting_for().contains("observe"), "{}", p.waiting_for());
     let observed = {
@@ -214,7 +217,7 @@ fn scale_in_order_and_retention() {
         pod("web-2", "p2", "ready"),
     ];
     let tr = p.observe(t("01"), &world(&after, &pods1, &claims, &[]));
-    assert!(tr.iter().any(|x| x.event == "order-violation"), "{tr:?}");
+    assert!(tr.iter().any(|x| x.event.as_str() == "order-violation"), "{tr:?}");
     let r2 = p.rows().iter().find(|r| r.ordinal == 2).unwrap();
     assert_eq!(r2.claims[0].state, ClaimState::Deleting);
     assert_eq!(p.blocking().unwrap().pod, "web-2");
@@ -223,7 +226,7 @@ fn scale_in_order_and_retention() {
     let tr = p.observe(t("03"), &world(&after, &pods2, &claims2, &[]));
     assert!(
         tr.iter()
-            .any(|x| x.kind == "pvc" && x.event == "deleted" && x.fields[0].1.contains("whenScaled=Delete"))
+            .any(|x| x.kind == "pvc" && x.event.as_str() == "deleted" && x.fields[0].1.contains("whenScaled=Delete"))
     );
     assert!(p.settled());
     let s = p.summary();
@@ -264,7 +267,7 @@ fn superseded_and_deleted() {
     let other = sts(5, "OrderedReady", "Retain", 1);
     let tr = p.observe(t("02"), &world(&other, &[], &[], &[]));
     assert_eq!(p.superseded, Some(5));
-    assert_eq!(tr[0].event, "replicas-changed");
+    assert_eq!(tr[0].event.as_str(), "replicas-changed");
     assert!(!p.settled());
     p.observe(t("03"), &World::default());
     assert!(p.sts_gone);

@@ -1,5 +1,6 @@
 //! The tracker: successive snapshots folded into per-ordinal history, order checks and the summary.
 
+use crate::model::events::Ev;
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
@@ -24,7 +25,7 @@ pub struct Transition {
     pub name: String,
     /// `created`, `running`, `ready`, `available`, `not-ready`, `terminating`, `deleted`,
     /// `bound`, `stuck`, `order-violation`, `observed`, `replicas-changed`.
-    pub event: &'static str,
+    pub event: Ev,
     pub fields: Vec<(&'static str, String)>,
 }
 
@@ -161,7 +162,7 @@ impl Progress {
                         at,
                         kind: "statefulset",
                         name: self.name.clone(),
-                        event: "replicas-changed",
+                        event: Ev::ReplicasChanged,
                         fields: vec![("replicas", f.replicas.to_string()), ("expected", self.to.to_string())],
                     });
                 }
@@ -171,7 +172,7 @@ impl Progress {
                         at,
                         kind: "statefulset",
                         name: self.name.clone(),
-                        event: "observed",
+                        event: Ev::Observed,
                         fields: vec![
                             ("generation", f.generation.to_string()),
                             ("replicas", f.status_replicas.to_string()),
@@ -356,11 +357,11 @@ impl Progress {
         };
         let t = self.tracks.entry(o).or_insert_with(new_track);
         let uid = pod.and_then(|p| p.metadata.uid.clone());
-        let mut events: Vec<(&'static str, Vec<(&'static str, String)>)> = Vec::new();
+        let mut events: Vec<(Ev, Vec<(&'static str, String)>)> = Vec::new();
         let prev = t.state;
         let recreated = prev != PodState::Absent && uid.is_some() && t.uid.is_some() && uid != t.uid;
         if recreated {
-            events.push(("deleted", vec![("uid", t.uid.clone().unwrap_or_default())]));
+            events.push((Ev::Deleted, vec![("uid", t.uid.clone().unwrap_or_default())]));
             t.gone_at = Some(at);
         }
         let now = row.state;
@@ -374,7 +375,7 @@ impl Progress {
             if let Some(u) = &uid {
                 f.push(("uid", u.clone()));
             }
-            events.push(("created", f));
+            events.push((Ev::Created, f));
             if !lower_not_ready.is_empty() && row.role == Role::Adding {
                 let msg = format!(
                     "{name} was created while {} not Running and Ready (OrderedReady creates low to high)",
@@ -385,22 +386,22 @@ impl Progress {
                     at: at.to_string(),
                     message: msg.clone(),
                 });
-                events.push(("order-violation", vec![("message", msg)]));
+                events.push((Ev::OrderViolation, vec![("message", msg)]));
             }
         }
         if now != prev || recreated {
             match now {
                 PodState::Running if prev < PodState::Running || recreated => {
-                    events.push(("running", vec![("status", row.status.clone())]))
+                    events.push((Ev::Running, vec![("status", row.status.clone())]))
                 }
-                PodState::Running => events.push(("not-ready", vec![("status", row.status.clone())])),
+                PodState::Running => events.push((Ev::NotReady, vec![("status", row.status.clone())])),
                 PodState::Ready | PodState::Available if t.ready_at.is_none() || prev < PodState::Ready => {
                     t.ready_at = Some(at);
                     let mut f = vec![("ready", row.ready.clone())];
                     if let Some(c) = t.created_at {
                         f.push(("after", secs(c, at)));
                     }
-                    events.push(("ready", f));
+                    events.push((Ev::Ready, f));
                     if now == PodState::Available {
                         t.available_at = Some(at);
                     }
@@ -411,11 +412,11 @@ impl Progress {
                 t.available_at = Some(at);
             }
             if now == PodState::Available && mrs > 0 && prev != PodState::Available {
-                events.push(("available", vec![("minReadySeconds", mrs.to_string())]));
+                events.push((Ev::Available, vec![("minReadySeconds", mrs.to_string())]));
             }
             if now == PodState::Terminating {
                 t.terminating_at = Some(at);
-                events.push(("terminating", vec![("ordinal", o.to_string())]));
+                events.push((Ev::Terminating, vec![("ordinal", o.to_string())]));
                 if !higher_present.is_empty() {
                     let msg = format!(
                         "{name} began terminating while {} still existed (OrderedReady removes high to low)",
@@ -426,7 +427,7 @@ impl Progress {
                         at: at.to_string(),
                         message: msg.clone(),
                     });
-                    events.push(("order-violation", vec![("message", msg)]));
+                    events.push((Ev::OrderViolation, vec![("message", msg)]));
                 }
             }
             if now == PodState::Absent && prev != PodState::Absent && !recreated {
@@ -435,7 +436,7 @@ impl Progress {
                 if let Some(s) = t.terminating_at {
                     f.push(("after", secs(s, at)));
                 }
-                events.push(("deleted", f));
+                events.push((Ev::Deleted, f));
             }
         }
         t.state = now;
@@ -717,7 +718,7 @@ fn track_claims(
     for ((_, cname, c), crow) in claims.iter().zip(&row.claims) {
         let ct = tracks.entry(cname.clone()).or_default();
         let phase = c.map(claim_phase);
-        let mut ev: Option<(&'static str, Vec<(&'static str, String)>)> = None;
+        let mut ev: Option<(Ev, Vec<(&'static str, String)>)> = None;
         match (ct.existed, c) {
             (false, Some(_)) => {
                 ct.created_at = Some(at);
@@ -734,7 +735,7 @@ fn track_claims(
                 if phase.as_deref() == Some("Bound") {
                     ct.bound_at = Some(at);
                 }
-                ev = Some(("created", f));
+                ev = Some((Ev::Created, f));
             }
             (true, Some(_)) if phase != ct.phase && phase.as_deref() == Some("Bound") => {
                 ct.bound_at = Some(at);
@@ -742,7 +743,7 @@ fn track_claims(
                 if let Some(v) = &crow.volume {
                     f.push(("volume", v.clone()));
                 }
-                ev = Some(("bound", f));
+                ev = Some((Ev::Bound, f));
             }
             (true, None) => {
                 ct.deleted_at = Some(at);
@@ -751,7 +752,7 @@ fn track_claims(
                 } else {
                     "deleted"
                 };
-                ev = Some(("deleted", vec![("by", why.to_string())]));
+                ev = Some((Ev::Deleted, vec![("by", why.to_string())]));
             }
             _ => {}
         }
@@ -770,7 +771,7 @@ fn track_claims(
 }
 
 /// A `stuck` transition when the ordinal's cause changed (said once per cause).
-fn stuck_event(t: &mut Track, row: &OrdinalRow) -> Option<(&'static str, Vec<(&'static str, String)>)> {
+fn stuck_event(t: &mut Track, row: &OrdinalRow) -> Option<(Ev, Vec<(&'static str, String)>)> {
     let key = row.stuck.as_ref().map(|s| (s.reason.to_string(), s.message.clone()));
     if key == t.stuck {
         return None;
@@ -778,7 +779,7 @@ fn stuck_event(t: &mut Track, row: &OrdinalRow) -> Option<(&'static str, Vec<(&'
     t.stuck = key;
     row.stuck.as_ref().map(|s| {
         (
-            "stuck",
+            Ev::Stuck,
             vec![
                 ("reason", s.reason.to_string()),
                 ("object", s.object.clone()),

@@ -1,5 +1,6 @@
 //! Timestamps a trace reads off pods and Events, and how one ordinal's timeline advances.
 
+use crate::model::events::Ev;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Event, Pod};
 
@@ -103,7 +104,7 @@ pub(super) fn advance(
     pod: Option<&Pod>,
     state: OrdinalState,
     at: Timestamp,
-    ev: &mut Vec<(&'static str, Vec<(&'static str, String)>)>,
+    ev: &mut Vec<(Ev, Vec<(&'static str, String)>)>,
 ) {
     let prev = t.state;
     let uid = pod.and_then(|p| p.metadata.uid.clone());
@@ -114,12 +115,12 @@ pub(super) fn advance(
             t.reset_timeline();
         }
         t.update_started_at.get_or_insert(at);
-        ev.push(("terminating", vec![]));
+        ev.push((Ev::Terminating, vec![]));
     }
     if pod.is_none() && t.pod_uid.is_some() {
         t.update_started_at.get_or_insert(at);
         t.old_pod_gone_at.get_or_insert(at);
-        ev.push(("gone", vec![]));
+        ev.push((Ev::Gone, vec![]));
     }
     let is_update = pod
         .and_then(pods::revision)
@@ -137,7 +138,7 @@ pub(super) fn advance(
         t.new_pod_ready_at = None;
         t.new_pod_available_at = None;
         t.in_rollout = true;
-        ev.push(("created", vec![]));
+        ev.push((Ev::Created, vec![]));
     }
     if state == prev {
         return;
@@ -145,19 +146,19 @@ pub(super) fn advance(
     match state {
         OrdinalState::Running => {
             t.new_pod_running_at.get_or_insert(at);
-            ev.push(("running", vec![]));
+            ev.push((Ev::Running, vec![]));
         }
         OrdinalState::Ready => {
             t.new_pod_ready_at.get_or_insert(at);
-            ev.push(("ready", vec![]));
+            ev.push((Ev::Ready, vec![]));
         }
         OrdinalState::Available => {
             t.new_pod_ready_at.get_or_insert(at);
             t.new_pod_available_at.get_or_insert(at);
-            ev.push(("available", vec![]));
+            ev.push((Ev::Available, vec![]));
         }
-        OrdinalState::Waiting => ev.push(("waiting", vec![])),
-        OrdinalState::WaitingForManualDelete => ev.push(("waiting-for-manual-delete", vec![])),
+        OrdinalState::Waiting => ev.push((Ev::Waiting, vec![])),
+        OrdinalState::WaitingForManualDelete => ev.push((Ev::WaitingForManualDelete, vec![])),
         _ => {}
     }
 }

@@ -30,6 +30,7 @@ mod helpers;
 mod history;
 mod spec;
 
+use crate::model::events::Ev;
 use helpers::*;
 pub use history::*;
 pub use spec::*;
@@ -148,7 +149,7 @@ pub struct TraceEvent {
     pub ordinal: Option<i32>,
     /// `terminating`, `gone`, `created`, `running`, `ready`, `available`, `updated`,
     /// `stuck`, `waiting-for-manual-delete`, `observed`, `revision`, `deleted`, `done`.
-    pub event: &'static str,
+    pub event: Ev,
     pub fields: Vec<(&'static str, String)>,
 }
 
@@ -158,7 +159,7 @@ impl Serialize for TraceEvent {
         m.serialize_entry("at", &format!("{:.3}", self.at))?;
         m.serialize_entry("object", &self.object)?;
         m.serialize_entry("ordinal", &self.ordinal)?;
-        m.serialize_entry("event", self.event)?;
+        m.serialize_entry("event", self.event.as_str())?;
         let fields: BTreeMap<&str, &str> = self.fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         m.serialize_entry("fields", &fields)?;
         m.end()
@@ -215,7 +216,7 @@ impl Trace {
         }
     }
 
-    fn sts_event(&self, at: Timestamp, event: &'static str, fields: Vec<(&'static str, String)>) -> TraceEvent {
+    fn sts_event(&self, at: Timestamp, event: Ev, fields: Vec<(&'static str, String)>) -> TraceEvent {
         TraceEvent {
             at,
             object: format!("statefulset/{}", self.name),
@@ -231,7 +232,7 @@ impl Trace {
         let Some(sts) = world.sts else {
             if !self.sts_gone {
                 self.sts_gone = true;
-                out.push(self.sts_event(at, "deleted", vec![]));
+                out.push(self.sts_event(at, Ev::Deleted, vec![]));
             }
             self.events.extend(out.clone());
             return out;
@@ -270,10 +271,10 @@ impl Trace {
             let update = spec.update_revision.clone();
             let name = self.name.clone();
             let t = self.ordinals.entry(o).or_insert_with(|| OrdinalTrace::new(o, &name));
-            let mut ev: Vec<(&'static str, Vec<(&'static str, String)>)> = Vec::new();
+            let mut ev: Vec<(Ev, Vec<(&'static str, String)>)> = Vec::new();
             if is_new && first {
                 reconstruct(t, &spec, pod, state, rollout_started, &world.events, &name);
-                ev.push(("state", vec![("state", state.label(min_ready).to_string())]));
+                ev.push((Ev::State, vec![("state", state.label(min_ready).to_string())]));
             } else {
                 advance(t, &spec, pod, state, at, &mut ev);
             }
@@ -305,7 +306,7 @@ impl Trace {
             t.stuck = stuck;
             if cause_changed && let Some(s) = &t.stuck {
                 ev.push((
-                    "stuck",
+                    Ev::Stuck,
                     vec![
                         ("reason", s.reason.to_string()),
                         ("object", s.object.clone()),
@@ -314,10 +315,10 @@ impl Trace {
                 ));
             }
             if state == OrdinalState::Available
-                && ev.iter().any(|(e, _)| *e == "available")
+                && ev.iter().any(|(e, _)| *e == Ev::Available)
                 && let Some(d) = t.duration_seconds
             {
-                ev.push(("updated", vec![("duration", format!("{d:.1}s"))]));
+                ev.push((Ev::Updated, vec![("duration", format!("{d:.1}s"))]));
             }
             for (event, mut fields) in ev {
                 if let Some(r) = &t.revision
@@ -360,7 +361,7 @@ impl Trace {
         if spec.status_current() && (!was_current || first) {
             out.push(self.sts_event(
                 at,
-                "observed",
+                Ev::Observed,
                 vec![
                     ("generation", spec.generation.to_string()),
                     ("updateRevision", spec.update_revision.clone().unwrap_or_default()),
@@ -373,7 +374,7 @@ impl Trace {
             // follow the new one from here.
             out.push(self.sts_event(
                 at,
-                "revision",
+                Ev::Revision,
                 vec![
                     ("from", old_update.unwrap_or_default()),
                     ("to", spec.update_revision.clone().unwrap_or_default()),
@@ -400,7 +401,7 @@ impl Trace {
         let manual: Vec<String> = self.waiting_for_manual_delete().iter().map(|t| t.pod.clone()).collect();
         if manual != self.manual_reported {
             if !manual.is_empty() {
-                out.push(self.sts_event(at, "waiting-for-manual-delete", vec![("pods", manual.join(","))]));
+                out.push(self.sts_event(at, Ev::WaitingForManualDelete, vec![("pods", manual.join(","))]));
             }
             self.manual_reported = manual;
         }
@@ -408,7 +409,7 @@ impl Trace {
             self.done_reported = true;
             out.push(self.sts_event(
                 at,
-                "done",
+                Ev::Done,
                 vec![
                     ("revision", self.spec.update_revision.clone().unwrap_or_default()),
                     ("updated", self.updated().len().to_string()),

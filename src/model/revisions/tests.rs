@@ -98,7 +98,7 @@ fn events_of(tr: &Trace, ordinal: i32) -> Vec<&'static str> {
     tr.events
         .iter()
         .filter(|e| e.ordinal == Some(ordinal))
-        .map(|e| e.event)
+        .map(|e| e.event.as_str())
         .collect()
 }
 
@@ -295,11 +295,11 @@ fn rolling_update_high_to_low_with_durations() {
     pods[0] = pod(0, "n0", "web-new", "ready", "2026-11-22T03:06:12Z");
     tr.observe(t("12"), &world(&rolling, &pods, &[]));
     assert!(tr.done());
-    assert!(tr.events.iter().any(|e| e.event == "done"));
+    assert!(tr.events.iter().any(|e| e.event.as_str() == "done"));
     let order: Vec<i32> = tr
         .events
         .iter()
-        .filter(|e| e.event == "created")
+        .filter(|e| e.event.as_str() == "created")
         .filter_map(|e| e.ordinal)
         .collect();
     assert_eq!(order, vec![2, 1, 0]);
@@ -429,7 +429,7 @@ fn an_ordinal_already_current_before_the_rollout_is_not_part_of_it() {
     assert!(
         tr.events
             .iter()
-            .any(|e| e.event == "waiting-for-manual-delete" && e.fields[0].1 == "web-1")
+            .any(|e| e.event.as_str() == "waiting-for-manual-delete" && e.fields[0].1 == "web-1")
     );
     // Deleted by hand: recreated at the update revision; done.
     let mut pods2 = pods.clone();
@@ -498,7 +498,7 @@ fn stalls_after_the_deadline_and_names_the_cause() {
     assert_eq!(cause.reason, "CrashLoopBackOff");
     assert!(cause.message.contains("exit code 2"), "{}", cause.message);
     assert_eq!(
-        tr.events.iter().filter(|e| e.event == "stuck").count(),
+        tr.events.iter().filter(|e| e.event.as_str() == "stuck").count(),
         1,
         "reported once"
     );
@@ -542,7 +542,7 @@ fn a_new_template_mid_trace_restarts_the_timeline() {
         ..S::default()
     });
     tr.observe(t("05"), &world(&s2, &p, &[]));
-    assert!(tr.events.iter().any(|e| e.event == "revision"));
+    assert!(tr.events.iter().any(|e| e.event.as_str() == "revision"));
     assert_eq!(tr.ordinals[&0].state, OrdinalState::Waiting);
     assert!(!tr.done());
     tr.observe(t("06"), &World::default());
@@ -595,7 +595,7 @@ fn events_serialize_with_fields() {
         at: t("01"),
         object: "pod/web-2".into(),
         ordinal: Some(2),
-        event: "updated",
+        event: crate::model::events::Ev::Updated,
         fields: vec![("duration", "4.0s".into())],
     };
     assert_eq!(

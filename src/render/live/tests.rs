@@ -99,7 +99,7 @@ fn plain_lines_carry_every_change_and_no_rows() {
         at,
         kind: "pod",
         name: "web-2".into(),
-        event: "created",
+        event: crate::model::events::Ev::Created,
         fields: vec![("ordinal", "2".into())],
     };
     view.show_scale(std::slice::from_ref(&created), &[], &|_| None);
