@@ -337,6 +337,60 @@ pub(crate) fn one_line_error(e: &watcher::Error) -> String {
     msg.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// How the initial lists ended when they did not all arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncEnd {
+    /// Every watch delivered its initial list.
+    Synced,
+    /// `deadline` came first.
+    TimedOut,
+    /// Ctrl-C came first.
+    Interrupted,
+}
+
+/// Fold `stream` into `snap` until every watch has delivered its initial list. Errors
+/// that retrying will not heal (401, 403, 404, or more than 5 on the watches that matter)
+/// end it with the API answer's one-line error; a closed stdout ends it quietly.
+pub async fn initial_sync(
+    kube: &crate::kubeconfig::Kube,
+    stream: &mut BoxStream<'static, Tracked>,
+    snap: &mut Snapshot,
+    deadline: tokio::time::Instant,
+) -> crate::error::Result<SyncEnd> {
+    use crate::error::{CliError, ErrorKind};
+    let mut errors = 0usize;
+    while !snap.synced() {
+        let next = tokio::select! {
+            n = stream.next() => n,
+            _ = tokio::time::sleep_until(deadline) => return Ok(SyncEnd::TimedOut),
+            stop = crate::interrupt::stop_watching() => {
+                if stop == crate::interrupt::Stop::OutputClosed {
+                    return Err(CliError::reported(ErrorKind::OutputClosed));
+                }
+                return Ok(SyncEnd::Interrupted);
+            }
+        };
+        let Some(t) = next else {
+            return Err(CliError::new(
+                ErrorKind::Unreachable,
+                "the watches ended before listing",
+            ));
+        };
+        if let Observed::Error {
+            source, code, message, ..
+        } = &t.observed
+            && *source != Source::Events
+        {
+            errors += 1;
+            if matches!(code, Some(401 | 403 | 404)) || errors > 5 {
+                return Err(watch_error(kube, *source, *code, message));
+            }
+        }
+        snap.apply(&t);
+    }
+    Ok(SyncEnd::Synced)
+}
+
 /// The current objects, folded from a [`track`] stream.
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {

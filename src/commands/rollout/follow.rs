@@ -174,36 +174,9 @@ async fn initial_sync(
     snap: &mut Snapshot,
     deadline: tokio::time::Instant,
 ) -> Result<Option<RolloutOutcome>> {
-    let mut errors = 0usize;
-    // The initial lists of every watch, then the picture they give.
-    while !snap.synced() {
-        let next = tokio::select! {
-            n = stream.next() => n,
-            _ = tokio::time::sleep_until(deadline) => return Ok(Some(RolloutOutcome::TimedOut)),
-            stop = crate::interrupt::stop_watching() => {
-                if stop == crate::interrupt::Stop::OutputClosed {
-                    return Err(CliError::reported(ErrorKind::OutputClosed));
-                }
-                return Ok(Some(RolloutOutcome::Interrupted));
-            }
-        };
-        let Some(t) = next else {
-            return Err(CliError::new(
-                ErrorKind::Unreachable,
-                "the watches ended before listing",
-            ));
-        };
-        if let Observed::Error {
-            source, code, message, ..
-        } = &t.observed
-            && *source != Source::Events
-        {
-            errors += 1;
-            if matches!(code, Some(401 | 403 | 404)) || errors > 5 {
-                return Err(crate::watch::watch_error(kube, *source, *code, message));
-            }
-        }
-        snap.apply(&t);
-    }
-    Ok(None)
+    Ok(match watch::initial_sync(kube, stream, snap, deadline).await? {
+        watch::SyncEnd::Synced => None,
+        watch::SyncEnd::TimedOut => Some(RolloutOutcome::TimedOut),
+        watch::SyncEnd::Interrupted => Some(RolloutOutcome::Interrupted),
+    })
 }

@@ -24,43 +24,17 @@ pub(super) async fn initial_sync(
     deadline: tokio::time::Instant,
     args: &ScaleArgs,
 ) -> Result<()> {
-    let mut errors = 0usize;
-    while !snap.synced() {
-        let next = tokio::select! {
-            n = stream.next() => n,
-            _ = tokio::time::sleep_until(deadline) => {
-                return Err(CliError::timeout(format!(
-                    "timed out after {} listing statefulset \"{}\", its pods and PVCs: nothing was changed",
-                    crate::model::duration::human_duration(args.timeout), args.name
-                )));
-            }
-            stop = crate::interrupt::stop_watching() => {
-                if stop == crate::interrupt::Stop::OutputClosed {
-                    return Err(CliError::reported(ErrorKind::OutputClosed));
-                }
-                return Err(CliError::interrupted("interrupted: nothing was changed"));
-            }
-        };
-        let Some(t) = next else {
-            return Err(CliError::new(
-                ErrorKind::Unreachable,
-                "the watches ended before listing: nothing was changed",
-            ));
-        };
-        if let Observed::Error {
-            source, code, message, ..
-        } = &t.observed
-            && *source != Source::Events
-        {
-            errors += 1;
-            if matches!(code, Some(401 | 403 | 404)) || errors > 5 {
-                let e = crate::watch::watch_error(kube, *source, *code, message);
-                return Err(CliError::new(e.kind, format!("{}; nothing was changed", e.message)));
-            }
-        }
-        snap.apply(&t);
+    match watch::initial_sync(kube, stream, snap, deadline).await {
+        Ok(watch::SyncEnd::Synced) => Ok(()),
+        Ok(watch::SyncEnd::TimedOut) => Err(CliError::timeout(format!(
+            "timed out after {} listing statefulset \"{}\", its pods and PVCs: nothing was changed",
+            crate::model::duration::human_duration(args.timeout),
+            args.name
+        ))),
+        Ok(watch::SyncEnd::Interrupted) => Err(CliError::interrupted("interrupted: nothing was changed")),
+        Err(e) if e.is(ErrorKind::OutputClosed) => Err(e),
+        Err(e) => Err(CliError::new(e.kind, format!("{}; nothing was changed", e.message))),
     }
-    Ok(())
 }
 
 /// Print the plan as lines of their own.
