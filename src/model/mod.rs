@@ -4,6 +4,7 @@
 pub mod claims;
 pub mod duration;
 pub mod events;
+pub mod explain;
 pub mod ordinals;
 pub mod persistence;
 pub mod pods;

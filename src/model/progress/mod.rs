@@ -21,7 +21,7 @@
 
 mod plan;
 mod state;
-mod stuck;
+pub(crate) mod stuck;
 mod tracker;
 
 pub use plan::*;

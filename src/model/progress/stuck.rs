@@ -49,7 +49,7 @@ pub fn event_time(e: &Event) -> Option<Timestamp> {
         .or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0))
 }
 
-pub(super) fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -151,7 +151,7 @@ pub fn stuck_cause(pod: Option<&Pod>, claims: &[&PersistentVolumeClaim], events:
     None
 }
 
-pub(super) fn container_stuck(c: &ContainerStatus, pod_ref: &str) -> Option<Stuck> {
+pub(crate) fn container_stuck(c: &ContainerStatus, pod_ref: &str) -> Option<Stuck> {
     let state = c.state.as_ref()?;
     let last_exit = || {
         let t = c.last_state.as_ref().and_then(|s| s.terminated.as_ref())?;
