@@ -220,6 +220,28 @@ pub struct VerifyArgs {
     /// Leave the marker files in place after verifying
     #[arg(long)]
     pub keep_marker: bool,
+    /// Which phases of each pod's recreation to explain: slow (the slow or stuck ones) or all
+    #[arg(long, value_enum, value_name = "WHICH", default_value = "slow")]
+    pub explain: Explain,
+}
+
+/// `--explain`: which phases of a pod transition get an explanation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Explain {
+    /// Phases over their expected time (the configured grace, probe delays) or stuck
+    #[default]
+    Slow,
+    /// Every phase, with its evidence
+    All,
+}
+
+impl Explain {
+    pub fn detail(self) -> crate::model::explain::Detail {
+        match self {
+            Explain::Slow => crate::model::explain::Detail::Slow,
+            Explain::All => crate::model::explain::Detail::All,
+        }
+    }
 }
 
 const ORPHANS_EXAMPLES: &str = "\

@@ -196,3 +196,61 @@ pub fn crashed_container(pod: &k8s_openapi::api::core::v1::Pod) -> Option<String
         })
         .map(|c| c.name.clone())
 }
+
+/// What explaining one pod's transition needs beyond the watch: the Events about its
+/// name (every UID it had), the old pod's node when its termination is stuck, and the
+/// previous log of a crashed container. One LIST (and a GET or two only when stuck);
+/// never an error: what cannot be read is left out of the evidence.
+#[derive(Debug, Default)]
+pub struct PodEvidence {
+    pub events: Vec<k8s_openapi::api::core::v1::Event>,
+    pub old_node: Option<crate::model::explain::NodeState>,
+    pub crash_log: Option<String>,
+}
+
+pub async fn pod_evidence(
+    kube: &Kube,
+    ns: &str,
+    pod: &str,
+    stuck_on_node: Option<&str>,
+    new: Option<&k8s_openapi::api::core::v1::Pod>,
+) -> PodEvidence {
+    let api = api::<k8s_openapi::api::core::v1::Event>(kube, Some(ns));
+    let lp = ListParams::default().fields(&format!("involvedObject.kind=Pod,involvedObject.name={pod}"));
+    let events = list_all(kube, api, lp, Target::new("list", "events", None, Some(ns)))
+        .await
+        .unwrap_or_default();
+    let old_node = match stuck_on_node {
+        Some(n) => node_state(kube, n).await,
+        None => None,
+    };
+    let crash_log = match new.and_then(crashed_container) {
+        Some(c) => Some(previous_log(kube, ns, pod, &c).await.suffix()),
+        None => None,
+    };
+    PodEvidence {
+        events,
+        old_node,
+        crash_log,
+    }
+}
+
+/// A node's Ready condition; None when it cannot be read (no `get nodes` permission).
+pub async fn node_state(kube: &Kube, name: &str) -> Option<crate::model::explain::NodeState> {
+    let api: Api<k8s_openapi::api::core::v1::Node> = Api::all(kube.client.clone());
+    let node = kube
+        .call(Target::new("get", "node", Some(name), None), api.get(name))
+        .await
+        .ok()?;
+    let ready = node
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"));
+    Some(crate::model::explain::NodeState {
+        name: name.to_string(),
+        ready: ready.is_some_and(|c| c.status == "True"),
+        since: ready.and_then(|c| c.last_transition_time.as_ref()).map(|t| t.0),
+        reason: ready.and_then(|c| c.reason.clone()),
+    })
+}

@@ -409,6 +409,12 @@ pub struct WaitTracker {
     pub reached: Vec<(Phase, Duration)>,
     /// The latest observation: None when no pod of that name exists.
     pub latest: Option<Pod>,
+    /// The old pod as first seen terminating (its deadline and grace period) and as
+    /// last seen (the DELETED object: its containers' final states).
+    pub old_first: Option<Pod>,
+    pub old_last: Option<Pod>,
+    /// When a replacement was first seen (whatever its phase).
+    pub created_at: Option<Duration>,
 }
 
 impl WaitTracker {
@@ -418,7 +424,40 @@ impl WaitTracker {
             old_uid: old_uid.to_string(),
             reached: Vec::new(),
             latest: None,
+            old_first: None,
+            old_last: None,
+            created_at: None,
         }
+    }
+
+    /// The old pod's last state, from the watch's DELETED event.
+    pub fn observe_deleted(&mut self, pod: &Pod) {
+        if pod.metadata.uid.as_deref() == Some(self.old_uid.as_str()) {
+            self.old_last = Some(pod.clone());
+        }
+    }
+
+    /// The boundaries of the recreation's phases, for [`crate::model::explain`].
+    pub fn marks(&self) -> crate::model::explain::Marks {
+        crate::model::explain::Marks {
+            gone: self.at(Phase::Gone),
+            created: self.created_at.or(self.at(Phase::Scheduled)),
+            scheduled: self.at(Phase::Scheduled),
+            running: self.at(Phase::Running),
+            ready: self.at(Phase::Ready),
+        }
+    }
+
+    /// The replacement as last seen.
+    pub fn new_pod(&self) -> Option<&Pod> {
+        self.latest
+            .as_ref()
+            .filter(|p| p.metadata.uid.as_deref() != Some(self.old_uid.as_str()))
+    }
+
+    /// When a phase was reached.
+    pub fn at(&self, phase: Phase) -> Option<Duration> {
+        self.reached.iter().find(|(p, _)| *p == phase).map(|(_, d)| *d)
     }
 
     fn highest(&self) -> Option<Phase> {
@@ -442,6 +481,16 @@ impl WaitTracker {
     /// between at the same instant). Phases never go backwards.
     pub fn observe(&mut self, pod: Option<&Pod>, at: Duration) -> Vec<Phase> {
         self.latest = pod.cloned();
+        if let Some(p) = pod {
+            if p.metadata.uid.as_deref() == Some(self.old_uid.as_str()) {
+                if self.old_first.is_none() && p.metadata.deletion_timestamp.is_some() {
+                    self.old_first = Some(p.clone());
+                }
+                self.old_last = Some(p.clone());
+            } else if self.created_at.is_none() {
+                self.created_at = Some(at);
+            }
+        }
         let now = match pod {
             None => Some(Phase::Gone),
             Some(p) if p.metadata.uid.as_deref() == Some(self.old_uid.as_str()) => {

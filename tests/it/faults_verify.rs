@@ -9,52 +9,12 @@
 use std::time::Duration;
 
 use crate::support::*;
-use k8s_openapi::api::apps::v1::StatefulSet;
-use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 use sts_sim::annotations;
-
-const NS: &str = "default";
-
-/// One replica of `name`, OnDelete (a template change reaches only a replacement pod),
-/// with claim templates `templates` of the seed's class.
-fn on_delete_manifest(name: &str, pod_spec: Value, templates: &[&str], ann: Value) -> String {
-    let claims: Vec<Value> = templates
-        .iter()
-        .map(|t| {
-            json!({"metadata":{"name":t},"spec":{"accessModes":["ReadWriteOnce"],
-                "storageClassName":SEED_STORAGE_CLASS,"resources":{"requests":{"storage":"1Gi"}}}})
-        })
-        .collect();
-    serde_json::to_string(
-        &json!({"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":name},"spec":{
-            "selector":{"matchLabels":{"app":name}},
-            "serviceName":name,
-            "replicas":1,
-            "updateStrategy":{"type":"OnDelete"},
-            "template":{"metadata":{"labels":{"app":name},"annotations":ann},"spec":pod_spec},
-            "volumeClaimTemplates":claims,
-        }}),
-    )
-    .unwrap()
-}
 
 fn two_mounts() -> Value {
     json!({"containers":[{"name":"app","image":"busybox","volumeMounts":[
         {"name":"data","mountPath":"/data"},{"name":"logs","mountPath":"/logs"}]}]})
-}
-
-/// Put `ann` on the pod template only (OnDelete: running pods keep theirs), so only
-/// the replacement pod gets it.
-async fn template_annotation(sim: &Sim, name: &str, key: &str, value: &str) {
-    let sts: Api<StatefulSet> = Api::namespaced(sim.client(), NS);
-    sts.patch(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"spec":{"template":{"metadata":{"annotations":{key:value}}}}})),
-    )
-    .await
-    .unwrap();
 }
 
 /// Two mounts; the exec that writes the second marker fails (after 2 execs: write and

@@ -10,6 +10,7 @@ mod support;
 mod broken_pipe;
 mod cli;
 mod completion;
+mod explain;
 mod faults_cluster;
 mod faults_input;
 mod faults_verify;

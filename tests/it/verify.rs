@@ -65,7 +65,7 @@ async fn seed_happy_path_persists_and_is_watch_driven() {
     assert_eq!(m["pvAfter"], pv);
     assert_eq!(m["markerState"], "identical");
     assert_eq!(m["verdict"], "PERSISTED");
-    let phases: Vec<&str> = d["phases"]
+    let phases: Vec<&str> = d["milestones"]
         .as_array()
         .unwrap()
         .iter()
@@ -135,7 +135,7 @@ async fn table_output_and_timing_line() {
         "{out}"
     );
     assert!(row.contains("identical") && row.ends_with("PERSISTED"), "{out}");
-    assert!(out.contains("web-0: uid ") && out.contains("ready "), "{out}");
+    assert!(out.contains("web-0: uid ") && out.contains("readiness "), "{out}");
     // Non-TTY: timestamped phase lines on stderr.
     let err = stderr(&o);
     for phase in [
@@ -342,7 +342,7 @@ async fn never_ready_replacement_times_out_with_state() {
     assert!(e.contains("is Running, not Ready"), "{e}");
     let r = json(&o);
     assert_eq!(r["result"], "TimedOut");
-    let phases: Vec<&str> = r["pods"][0]["phases"]
+    let phases: Vec<&str> = r["pods"][0]["milestones"]
         .as_array()
         .unwrap()
         .iter()

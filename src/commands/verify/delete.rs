@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, DeleteParams, EvictParams, Preconditions};
 use kube::runtime::{WatchStreamExt, watcher};
 
@@ -16,6 +16,8 @@ use super::interrupted;
 use super::plan::DrillPlan;
 use super::report::{PhaseTiming, PodDrill};
 use crate::error::{CliError, ErrorKind, Result, Target};
+use crate::gather;
+use crate::model::explain::{self, PhaseReport, Transition};
 use crate::model::persistence::{self, Phase, WaitTracker};
 use crate::model::pods;
 use crate::model::statefulset::Facts;
@@ -70,7 +72,11 @@ impl Ctx<'_> {
         let waited = self.wait_recreated(&mut tracker, &mut conn, started).await;
         drill.outages = conn.outages;
         drill.down_seconds = round_ms(conn.down_for);
-        drill.phases = tracker
+        drill.phases = self.explain(plan, &tracker, started).await;
+        for cause in explain::causes(&drill.phases) {
+            self.live.step(&format!("{}: {cause}", plan.pod), "");
+        }
+        drill.milestones = tracker
             .reached
             .iter()
             .map(|(p, d)| PhaseTiming {
@@ -92,11 +98,42 @@ impl Ctx<'_> {
             } else {
                 self.note_remaining(drill);
             }
-            let msg = format!("{}: {}{}", e.message, drill.state, remaining_note(drill));
+            let cause = explain::causes(&drill.phases)
+                .pop()
+                .filter(|_| drill.phases.last().is_some_and(|p| !p.done))
+                .map(|c| format!("; {c}"))
+                .unwrap_or_default();
+            let msg = format!("{}: {}{cause}{}", e.message, drill.state, remaining_note(drill));
             return Err(CliError::new(e.kind, msg));
         }
         drill.recreate_seconds = tracker.reached.last().map(|(_, d)| round_ms(*d));
         Ok(())
+    }
+
+    /// The recreation's phases, explained from the Events about the pod (one LIST), the
+    /// old node when the termination is stuck, and a crashed container's previous log.
+    async fn explain(&self, plan: &DrillPlan, tracker: &WaitTracker, started: Instant) -> Vec<PhaseReport> {
+        let elapsed = started.elapsed();
+        let stuck_terminating = tracker.at(Phase::Gone).is_none();
+        let node = plan.node.as_deref().filter(|_| stuck_terminating);
+        let found = gather::pod_evidence(self.kube, &self.ns, &plan.pod, node, tracker.new_pod()).await;
+        let events: Vec<&Event> = found.events.iter().collect();
+        let t = Transition {
+            marks: tracker.marks(),
+            elapsed,
+            started_at: Some(Timestamp::now() - elapsed),
+            deletes: true,
+            recreates: true,
+            old_first: tracker.old_first.as_ref(),
+            old_last: tracker.old_last.as_ref(),
+            new: tracker.new_pod(),
+            events: &events,
+            old_node: found.old_node.as_ref(),
+            controller_wait: None,
+            crash_log: found.crash_log,
+            min_ready_seconds: plan.min_ready_seconds,
+        };
+        explain::explain(&t, self.args.explain.detail())
     }
 
     /// The DELETE (or eviction) with the marked pod's UID as precondition.
@@ -194,7 +231,10 @@ impl Ctx<'_> {
                     Some(init_seen.take())
                 }
                 Ok(Some(watcher::Event::Apply(p))) => Some(Some(p)),
-                Ok(Some(watcher::Event::Delete(_))) => Some(None),
+                Ok(Some(watcher::Event::Delete(p))) => {
+                    tracker.observe_deleted(&p);
+                    Some(None)
+                }
                 Ok(None) => {
                     return Err(CliError::new(
                         ErrorKind::Unreachable,

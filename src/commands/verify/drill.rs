@@ -56,6 +56,7 @@ fn start(plan: &DrillPlan) -> (PodDrill, Vec<String>) {
         new_node: None,
         preflight: plan.findings.clone(),
         forced: !plan.findings.is_empty(),
+        milestones: Vec::new(),
         phases: Vec::new(),
         recreate_seconds: None,
         mounts: Vec::new(),

@@ -267,7 +267,7 @@ impl Ctx<'_> {
                 if report
                     .pods
                     .last()
-                    .is_some_and(|d| d.new_uid.is_some() || !d.phases.is_empty())
+                    .is_some_and(|d| d.new_uid.is_some() || !d.milestones.is_empty())
                 {
                     self.print(report);
                 }

@@ -29,6 +29,8 @@ pub(super) struct DrillPlan {
     /// The revision the pod runs, and the one the controller recreates it at.
     pub(super) revision: Option<String>,
     pub(super) recreated_at_revision: Option<String>,
+    /// `spec.minReadySeconds`: part of the expected time to Ready.
+    pub(super) min_ready_seconds: i32,
 }
 
 impl Ctx<'_> {
@@ -201,6 +203,7 @@ impl Ctx<'_> {
             skipped,
             revision: pods::revision(pod).map(str::to_string),
             recreated_at_revision: facts.revision_on_recreate(ordinal).map(str::to_string),
+            min_ready_seconds: facts.min_ready_seconds,
         })
     }
 
@@ -254,6 +257,7 @@ pub(super) fn planned(plan: &DrillPlan, force: bool) -> PodDrill {
         new_node: None,
         preflight: plan.findings.clone(),
         forced: force && !plan.findings.is_empty(),
+        milestones: Vec::new(),
         phases: Vec::new(),
         recreate_seconds: None,
         mounts: plan

@@ -5,6 +5,7 @@ use comfy_table::Cell;
 use serde::Serialize;
 
 use super::Ctx;
+use crate::model::explain::{self, PhaseReport};
 use crate::model::persistence::{Finding, Phase, Verdict};
 use crate::render::{self, Style, Tone};
 
@@ -61,8 +62,11 @@ pub struct PodDrill {
     /// listed here and the drill went ahead.
     pub preflight: Vec<Finding>,
     pub forced: bool,
-    /// Phases of the recreation with seconds since the delete request.
-    pub phases: Vec<PhaseTiming>,
+    /// When each milestone of the recreation was observed, in seconds since the delete request.
+    pub milestones: Vec<PhaseTiming>,
+    /// The recreation split into phases, with how long each took and, for slow or
+    /// stuck ones (every one with `--explain=all`), why, with evidence.
+    pub phases: Vec<PhaseReport>,
     /// Seconds from the delete request to the new pod being Ready.
     pub recreate_seconds: Option<f64>,
     /// Claim-template mounts: one verdict each.
@@ -256,7 +260,7 @@ pub fn render_table(report: &VerifyReport, no_headers: bool, style: Style) -> St
             let steps: Vec<String> = d
                 .phases
                 .iter()
-                .map(|p| format!("{} {:.1}s", p.phase.label(), p.seconds))
+                .map(|p| format!("{} {:.1}s", p.name.label(), p.seconds))
                 .collect();
             out.push_str(&format!(
                 "{}: uid {} -> {}: {} ({})\n",
@@ -266,6 +270,9 @@ pub fn render_table(report: &VerifyReport, no_headers: bool, style: Style) -> St
                 steps.join(", "),
                 d.state
             ));
+            for cause in explain::causes(&d.phases) {
+                out.push_str(&format!("{}: {cause}\n", d.pod));
+            }
         } else if report.dry_run {
             out.push_str(&format!(
                 "{}: dry run: would mark {} mount(s) in container \"{}\", {} pod {} (uid {}) and wait for its replacement{}; nothing was changed\n",

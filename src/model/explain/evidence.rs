@@ -422,11 +422,11 @@ fn image(t: &Transition) -> Found {
     }
     f.explanation = Some(match pull(t) {
         Pull::Took(d) => format!(
-            "the image was not on the node{node}: the kubelet pulled it in {}",
+            "the image was not cached{node}: the kubelet pulled it in {}",
             seconds_str(d.as_secs_f64())
         ),
         Pull::Pulling(_) => format!("the kubelet is pulling the image{node}"),
-        Pull::None => "the image was already on the node".into(),
+        Pull::None => format!("the image was already cached{node}"),
     });
     f
 }

@@ -54,7 +54,7 @@ impl PhaseName {
     /// Over this a phase is slow even with nothing configured that makes it so.
     fn default_budget(self) -> Duration {
         match self {
-            PhaseName::Terminating | PhaseName::Image => Duration::from_secs(3),
+            PhaseName::Terminating => Duration::from_secs(3),
             _ => Duration::from_secs(2),
         }
     }

@@ -152,3 +152,44 @@ pub fn sts_manifest(
     )
     .unwrap()
 }
+
+/// One replica of `name`, OnDelete (a template change reaches only a replacement pod),
+/// with claim templates `templates` of the seed's class.
+pub fn on_delete_manifest(
+    name: &str,
+    pod_spec: serde_json::Value,
+    templates: &[&str],
+    ann: serde_json::Value,
+) -> String {
+    let claims: Vec<serde_json::Value> = templates
+        .iter()
+        .map(|t| {
+            serde_json::json!({"metadata":{"name":t},"spec":{"accessModes":["ReadWriteOnce"],
+                "storageClassName":SEED_STORAGE_CLASS,"resources":{"requests":{"storage":"1Gi"}}}})
+        })
+        .collect();
+    serde_json::to_string(
+        &serde_json::json!({"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":name},"spec":{
+            "selector":{"matchLabels":{"app":name}},
+            "serviceName":name,
+            "replicas":1,
+            "updateStrategy":{"type":"OnDelete"},
+            "template":{"metadata":{"labels":{"app":name},"annotations":ann},"spec":pod_spec},
+            "volumeClaimTemplates":claims,
+        }}),
+    )
+    .unwrap()
+}
+
+/// Put `ann` on the pod template only (OnDelete: running pods keep theirs), so only
+/// the replacement pod gets it.
+pub async fn template_annotation(sim: &Sim, name: &str, key: &str, value: &str) {
+    let sts: Api<StatefulSet> = Api::namespaced(sim.client(), "default");
+    sts.patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(serde_json::json!({"spec":{"template":{"metadata":{"annotations":{key:value}}}}})),
+    )
+    .await
+    .unwrap();
+}

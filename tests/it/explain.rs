@@ -1,0 +1,197 @@
+//! Where the time went: verify-persistence splits each recreation into phases and
+//! explains the slow or stuck ones from API evidence. Each fault below is a sim
+//! annotation that makes one phase slow the way a real kubelet or controller does; the
+//! control (no fault) shows that nothing is explained when nothing is slow.
+
+use crate::support::*;
+use serde_json::{Value, json};
+use sts_sim::annotations;
+
+fn one_mount(grace: Option<i64>) -> Value {
+    let mut spec =
+        json!({"containers":[{"name":"app","image":"busybox","volumeMounts":[{"name":"data","mountPath":"/data"}]}]});
+    if let Some(g) = grace {
+        spec["terminationGracePeriodSeconds"] = json!(g);
+    }
+    spec
+}
+
+/// A one-replica OnDelete StatefulSet `name` whose replacement pod gets `key: value`.
+async fn with_fault_on_replacement(name: &str, grace: Option<i64>, fault: Option<(&str, &str)>) -> Sim {
+    let sim = sim_with_settled(&on_delete_manifest(name, one_mount(grace), &["data"], json!({})), name).await;
+    if let Some((k, v)) = fault {
+        template_annotation(&sim, name, k, v).await;
+    }
+    sim
+}
+
+/// verify-persistence of the StatefulSet's one ordinal, `-o json`.
+async fn verify_json(sim: &Sim, name: &str, extra: &[&str]) -> (Run, Value) {
+    let mut args = vec!["verify-persistence", name, "--yes", "--force", "-o", "json"];
+    args.extend_from_slice(extra);
+    let o = kubectl_sts(sim, &args).await;
+    let j = json(&o);
+    (o, j)
+}
+
+fn phase<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["pods"][0]["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no phase {name} in {report:#}"))
+}
+
+fn explanation(report: &Value, name: &str) -> String {
+    phase(report, name)["explanation"].as_str().unwrap_or("").to_string()
+}
+
+/// A container that ignores SIGTERM holds the pod for the whole grace period and is
+/// killed at the deadline (exit 137): the terminating phase says so, with evidence, in
+/// JSON and in the table; the control (SIGTERM handled) says nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ignored_is_explained_in_json_and_table() {
+    let sim = with_fault_on_replacement("sig", Some(2), None).await;
+    let (o, r) = verify_json(&sim, "sig", &[]).await;
+    o.assert_exit(0);
+    let term = phase(&r, "terminating");
+    assert_eq!(term["slow"], false, "control: SIGTERM handled at once: {r:#}");
+    assert!(term["explanation"].is_null(), "{r:#}");
+
+    // The pod running now was created from the template: annotate the pod itself.
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(sim.client(), "default");
+    pods.patch(
+        "sig-0",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"metadata":{"annotations":{annotations::IGNORE_SIGTERM:"true"}}})),
+    )
+    .await
+    .unwrap();
+    let o = kubectl_sts(&sim, &["verify-persistence", "sig", "--yes", "--force"]).await;
+    o.assert_exit(0);
+    let table = stdout(&o);
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("sig-0: terminating"))
+        .unwrap_or_else(|| panic!("no terminating cause line in:\n{table}"));
+    assert!(
+        line.contains("container app ignored SIGTERM") && line.contains("2s grace period") && line.contains("exit 137"),
+        "{line}"
+    );
+    let secs: f64 = line["sig-0: terminating ".len()..]
+        .split('s')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(secs >= 1.9, "the whole grace period was used: {line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ignored_evidence_in_json() {
+    let sim = sim_with_settled(
+        &on_delete_manifest(
+            "sj",
+            one_mount(Some(2)),
+            &["data"],
+            json!({annotations::IGNORE_SIGTERM: "true"}),
+        ),
+        "sj",
+    )
+    .await;
+    let (o, r) = verify_json(&sim, "sj", &[]).await;
+    o.assert_exit(0);
+    let term = phase(&r, "terminating");
+    assert_eq!(term["slow"], true, "{r:#}");
+    let ev: Vec<&str> = term["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(ev.iter().any(|e| e.contains("exit code 137")), "{ev:?}");
+    assert!(
+        ev.iter()
+            .any(|e| e.contains("Killing") && e.contains("Stopping container app")),
+        "{ev:?}"
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e.contains("deletionTimestamp") && e.contains("2s grace")),
+        "{ev:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_pull_is_the_image_phase() {
+    let sim = with_fault_on_replacement("img", None, Some((annotations::IMAGE_PULL_SECONDS, "3s"))).await;
+    let (o, r) = verify_json(&sim, "img", &[]).await;
+    o.assert_exit(0);
+    let img = phase(&r, "image");
+    assert_eq!(img["slow"], true, "{r:#}");
+    assert!(img["seconds"].as_f64().unwrap() >= 2.9, "{img:#}");
+    assert!(
+        explanation(&r, "image").contains("the kubelet pulled it in 3.0s"),
+        "{r:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_attach_error_is_the_volumes_phase() {
+    let sim = with_fault_on_replacement("ma", None, Some((annotations::MULTI_ATTACH, "3s"))).await;
+    let (o, r) = verify_json(&sim, "ma", &[]).await;
+    o.assert_exit(0);
+    let why = explanation(&r, "volumes");
+    assert!(
+        why.contains("still attached to another node (Multi-Attach error"),
+        "{r:#}"
+    );
+    assert!(phase(&r, "volumes")["seconds"].as_f64().unwrap() >= 2.5, "{r:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_mount_is_the_volumes_phase_and_a_token_flake_is_noise() {
+    let sim = with_fault_on_replacement("mf", None, Some((annotations::MOUNT_FAIL, "3s"))).await;
+    let (o, r) = verify_json(&sim, "mf", &[]).await;
+    o.assert_exit(0);
+    let why = explanation(&r, "volumes");
+    assert!(
+        why.starts_with("mounting the volume failed") && why.contains("MountVolume.SetUp failed"),
+        "{r:#}"
+    );
+
+    let sim = with_fault_on_replacement("tf", None, Some((annotations::TOKEN_MOUNT_FLAKE, "true"))).await;
+    let (o, r) = verify_json(&sim, "tf", &["--explain", "all"]).await;
+    o.assert_exit(0);
+    let vols = phase(&r, "volumes");
+    assert_eq!(vols["slow"], false, "{r:#}");
+    let ev = vols["evidence"].to_string();
+    assert!(
+        ev.contains("ignored (transient") && ev.contains("kube-api-access-"),
+        "{r:#}"
+    );
+    assert!(!explanation(&r, "volumes").contains("failed"), "{r:#}");
+    // --explain=all: every phase has an explanation.
+    for p in r["pods"][0]["phases"].as_array().unwrap() {
+        assert!(p["explanation"].is_string(), "{p:#}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_readiness_probe_is_the_stuck_phase() {
+    let sim = with_fault_on_replacement("nr", None, Some((annotations::NEVER_READY, "true"))).await;
+    let (o, r) = verify_json(&sim, "nr", &["--timeout", "3s"]).await;
+    o.assert_exit(4);
+    let ready = phase(&r, "readiness");
+    assert_eq!(ready["done"], false, "{r:#}");
+    assert!(
+        explanation(&r, "readiness").starts_with("probe failing: Readiness probe failed"),
+        "{r:#}"
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("readiness") && err.contains("probe failing"),
+        "the error names the cause: {err}"
+    );
+}
