@@ -407,6 +407,9 @@ pub struct ScaleArgs {
     /// Don't ask before deleting data (whenScaled: Delete) or scaling to 0 (required without a terminal)
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// Which phases of each added or removed pod to explain: slow (the slow or stuck ones) or all
+    #[arg(long, value_enum, value_name = "WHICH", default_value = "slow")]
+    pub explain: Explain,
 }
 
 const ROLLOUT_EXAMPLES: &str = "\

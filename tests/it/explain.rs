@@ -195,3 +195,44 @@ async fn a_failing_readiness_probe_is_the_stuck_phase() {
         "the error names the cause: {err}"
     );
 }
+
+/// scale: an added pod whose image is pulled and a removed pod that ignores SIGTERM
+/// each get their slow phase explained, in JSON and in the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_explains_the_slow_phase_of_each_added_and_removed_pod() {
+    let ann = json!({annotations::IMAGE_PULL_SECONDS: "2.5s", annotations::IGNORE_SIGTERM: "true"});
+    let sim = sim_with_settled(&sts_manifest("sc", 1, None, one_mount(Some(2)), &["data"], ann), "sc").await;
+    let o = kubectl_sts(&sim, &["scale", "sc", "--replicas", "2", "--yes", "-o", "json"]).await;
+    o.assert_exit(0);
+    let r = json(&o);
+    let added = &r["ordinals"][1];
+    assert_eq!(added["pod"], "sc-1", "{r:#}");
+    let image = added["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "image")
+        .unwrap();
+    assert_eq!(image["slow"], true, "{r:#}");
+    assert!(
+        image["explanation"].as_str().unwrap().contains("pulled it in 2.5s"),
+        "{r:#}"
+    );
+    assert_eq!(
+        r["ordinals"][0]["phases"],
+        json!([]),
+        "unchanged ordinals have no phases: {r:#}"
+    );
+
+    let o = kubectl_sts(&sim, &["scale", "sc", "--replicas", "1", "--yes"]).await;
+    o.assert_exit(0);
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("sc-1: terminating"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("ignored SIGTERM") && line.contains("2s grace period"),
+        "{line}"
+    );
+}

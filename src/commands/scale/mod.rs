@@ -131,7 +131,10 @@ pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<()> {
     live.finish();
     drop(live);
 
-    let report = build_report(&facts, &plan, &progress, &snap, &outcome, dry, started, wait);
+    let mut report = build_report(&facts, &plan, &progress, &snap, &outcome, dry, started, wait);
+    if wait {
+        report::explain_ordinals(&mut report, &progress, &snap, args.explain.detail());
+    }
     if structured {
         crate::out!("{}", crate::render::structured(&report, global.output)?);
     } else {

@@ -36,6 +36,7 @@ pub fn render_summary(r: &ScaleReport, no_headers: bool, style: Style) -> String
         style.paint(&verdict, tone)
     );
     out += &ordinals_table(r, no_headers, style);
+    out += &cause_lines(&r.ordinals);
     out += &pvc_lines(r, planned_only, style);
     out += &closing_lines(r, planned_only, style);
     out
@@ -188,4 +189,17 @@ fn closing_lines(r: &ScaleReport, planned_only: bool, style: Style) -> String {
         );
     }
     out
+}
+
+/// `web-3: image 3.0s: the image was not cached ...`: each slow or stuck phase of each
+/// ordinal, with its cause (model::explain).
+pub(crate) fn cause_lines(ordinals: &[progress::OrdinalSummary]) -> String {
+    ordinals
+        .iter()
+        .flat_map(|o| {
+            crate::model::explain::causes(&o.phases)
+                .into_iter()
+                .map(move |c| format!("{}: {c}\n", o.row.pod))
+        })
+        .collect()
 }

@@ -1,5 +1,6 @@
 //! The `-o json|yaml` report of `scale` and how a scale ended.
 
+use crate::model::explain::{self, Context, Detail};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -195,5 +196,26 @@ pub(super) fn build_report(
             outages: snap.connection.outages,
             down_seconds: (snap.connection.down_for.as_secs_f64() * 1000.0).round() / 1000.0,
         },
+    }
+}
+
+/// Each added or removed ordinal's phases, explained from the Events the follow watched.
+/// An ordinal the controller has not created yet is waiting on what the tracker says.
+pub(super) fn explain_ordinals(report: &mut ScaleReport, progress: &Progress, snap: &Snapshot, detail: Detail) {
+    let world = snap.world();
+    let cx = Context {
+        events: &world.events,
+        started_at: progress.started_at,
+        now: Timestamp::now(),
+        min_ready_seconds: progress.min_ready_seconds,
+        detail,
+    };
+    let blocking = progress.blocking().map(|r| r.ordinal);
+    for o in &mut report.ordinals {
+        let Some(view) = progress.transition_of(o.row.ordinal) else {
+            continue;
+        };
+        let wait = (blocking == Some(o.row.ordinal) && view.marks.created.is_none()).then(|| progress.waiting_for());
+        o.phases = explain::explain_view(&view, &cx, wait);
     }
 }

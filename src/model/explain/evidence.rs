@@ -35,7 +35,7 @@ pub struct NodeState {
 pub(super) fn find(name: PhaseName, t: &Transition, seconds: Duration, done: bool) -> Found {
     match name {
         PhaseName::Terminating => terminating(t, seconds, done),
-        PhaseName::Recreating => recreating(t, seconds),
+        PhaseName::Creating => creating(t, seconds),
         PhaseName::Scheduling => scheduling(t),
         PhaseName::Volumes => volumes(t, seconds),
         PhaseName::Image => image(t),
@@ -200,9 +200,9 @@ fn terminating(t: &Transition, seconds: Duration, done: bool) -> Found {
     f
 }
 
-// ---- recreating, scheduling ----------------------------------------------------
+// ---- creating, scheduling ----------------------------------------------------
 
-fn recreating(t: &Transition, seconds: Duration) -> Found {
+fn creating(t: &Transition, seconds: Duration) -> Found {
     let explanation = match &t.controller_wait {
         Some(w) => w.clone(),
         None => format!(

@@ -9,7 +9,7 @@
 //! | phase | from -> to | explained by |
 //! | --- | --- | --- |
 //! | `terminating` | delete -> old pod gone | grace period used vs configured, exit 137 at the deadline, preStop, node NotReady |
-//! | `recreating` | gone -> new pod created | the controller (OrderedReady predecessor, partition) |
+//! | `creating` | gone -> new pod created | the controller (OrderedReady predecessor, partition) |
 //! | `scheduling` | created -> bound to a node | `FailedScheduling` (volume node affinity conflicts) |
 //! | `volumes` | bound -> image pull (or running) | `FailedAttachVolume`, `Multi-Attach`, `FailedMount` |
 //! | `image` | the pull the kubelet timed | `Pulled` "in Xs", `ErrImagePull`, `ImagePullBackOff` |
@@ -32,7 +32,7 @@ pub use evidence::NodeState;
 #[serde(rename_all = "camelCase")]
 pub enum PhaseName {
     Terminating,
-    Recreating,
+    Creating,
     Scheduling,
     Volumes,
     Image,
@@ -43,7 +43,7 @@ impl PhaseName {
     pub fn label(self) -> &'static str {
         match self {
             PhaseName::Terminating => "terminating",
-            PhaseName::Recreating => "recreating",
+            PhaseName::Creating => "creating",
             PhaseName::Scheduling => "scheduling",
             PhaseName::Volumes => "volumes",
             PhaseName::Image => "image",
@@ -120,6 +120,48 @@ pub struct Transition<'a> {
     pub min_ready_seconds: i32,
 }
 
+/// One transition as a live command's tracker saw it: the boundaries and the pods.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    pub marks: Marks,
+    pub deletes: bool,
+    pub recreates: bool,
+    pub old_first: Option<&'a Pod>,
+    pub old_last: Option<&'a Pod>,
+    pub new: Option<&'a Pod>,
+}
+
+/// The context a live command adds to a [`View`]: the Events it watched, the clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub events: &'a [&'a Event],
+    pub started_at: Timestamp,
+    pub now: Timestamp,
+    pub min_ready_seconds: i32,
+    pub detail: Detail,
+}
+
+/// [`explain`] for a tracker's view of one ordinal, with why the controller has not
+/// created the pod yet when the caller knows.
+pub fn explain_view(v: &View, cx: &Context, controller_wait: Option<String>) -> Vec<PhaseReport> {
+    let t = Transition {
+        marks: v.marks,
+        elapsed: cx.now.duration_since(cx.started_at).unsigned_abs(),
+        started_at: Some(cx.started_at),
+        deletes: v.deletes,
+        recreates: v.recreates,
+        old_first: v.old_first,
+        old_last: v.old_last,
+        new: v.new,
+        events: cx.events,
+        old_node: None,
+        controller_wait,
+        crash_log: None,
+        min_ready_seconds: cx.min_ready_seconds,
+    };
+    explain(&t, cx.detail)
+}
+
 /// How much to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Detail {
@@ -183,7 +225,7 @@ fn spans(t: &Transition) -> Vec<(PhaseName, Duration, Option<Duration>)> {
             return out;
         }
     }
-    out.push((PhaseName::Recreating, start, m.created));
+    out.push((PhaseName::Creating, start, m.created));
     let Some(created) = m.created else { return out };
     out.push((PhaseName::Scheduling, created, m.scheduled));
     let Some(scheduled) = m.scheduled else { return out };

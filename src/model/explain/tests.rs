@@ -300,7 +300,7 @@ fn a_volume_node_affinity_conflict_explains_scheduling() {
     );
     assert_eq!(
         p[0].name,
-        PhaseName::Recreating,
+        PhaseName::Creating,
         "a scale-up starts with the controller creating the pod"
     );
 }

@@ -56,6 +56,14 @@ pub(super) struct Track {
     available_at: Option<Timestamp>,
     terminating_at: Option<Timestamp>,
     gone_at: Option<Timestamp>,
+    /// When the current pod was first seen bound to a node, and Running.
+    scheduled_at: Option<Timestamp>,
+    running_at: Option<Timestamp>,
+    /// The pod being removed as first seen terminating and as last seen; the current
+    /// pod as last seen (for the explanations, model::explain).
+    old_first: Option<Pod>,
+    old_last: Option<Pod>,
+    latest: Option<Pod>,
     stuck: Option<(String, String)>,
     claims: BTreeMap<String, ClaimTrack>,
 }
@@ -352,6 +360,11 @@ impl Progress {
             available_at: None,
             terminating_at: None,
             gone_at: None,
+            scheduled_at: None,
+            running_at: None,
+            old_first: None,
+            old_last: None,
+            latest: None,
             stuck: None,
             claims: BTreeMap::new(),
         };
@@ -371,6 +384,8 @@ impl Progress {
             t.available_at = None;
             t.terminating_at = None;
             t.gone_at = None;
+            t.scheduled_at = None;
+            t.running_at = None;
             let mut f = vec![("ordinal", o.to_string()), ("status", row.status.clone())];
             if let Some(u) = &uid {
                 f.push(("uid", u.clone()));
@@ -443,6 +458,7 @@ impl Progress {
         if uid.is_some() {
             t.uid = uid;
         }
+        remember(t, pod, at);
         events.extend(stuck_event(t, row));
         out.extend(events.into_iter().map(|(event, fields)| Transition {
             at,
@@ -629,6 +645,7 @@ impl Progress {
                         .map(|t| secs_f(t.duration_since(self.started_at))),
                 },
                 duration_seconds: duration.map(secs_f),
+                phases: Vec::new(),
             });
             for c in &r.claims {
                 match c.state {
@@ -649,6 +666,58 @@ impl Progress {
             ordinals,
             pvcs,
             violations: self.violations.clone(),
+        }
+    }
+}
+
+/// Keep what the explanations need: when the pod was bound and running, and its
+/// states at the start and end of a termination.
+fn remember(t: &mut Track, pod: Option<&Pod>, at: Timestamp) {
+    let Some(p) = pod else { return };
+    if p.metadata.deletion_timestamp.is_some() {
+        if t.old_first.as_ref().and_then(|o| o.metadata.uid.as_ref()) != p.metadata.uid.as_ref() {
+            t.old_first = Some(p.clone());
+        }
+        t.old_last = Some(p.clone());
+    }
+    if t.scheduled_at.is_none() && pods::node(p).is_some_and(|n| !n.is_empty()) {
+        t.scheduled_at = Some(at);
+    }
+    if t.running_at.is_none() && t.state >= PodState::Running && t.state != PodState::Terminating {
+        t.running_at = Some(at);
+    }
+    t.latest = Some(p.clone());
+}
+
+impl Progress {
+    /// What one ordinal went through since the scale began: created (and on to Ready)
+    /// when added, terminating -> gone when removed; None when unchanged.
+    pub fn transition_of(&self, ordinal: i32) -> Option<crate::model::explain::View<'_>> {
+        let t = self.tracks.get(&ordinal)?;
+        let role = self.role(ordinal);
+        let since = |x: Option<Timestamp>| {
+            x.filter(|x| *x >= self.started_at)
+                .map(|x| x.duration_since(self.started_at).unsigned_abs())
+        };
+        let marks = crate::model::explain::Marks {
+            gone: since(t.gone_at),
+            created: since(t.created_at),
+            scheduled: since(t.scheduled_at),
+            running: since(t.running_at),
+            ready: since(t.available_at.or(t.ready_at)),
+        };
+        let removing = role == Role::Removing;
+        match role {
+            Role::Unchanged => None,
+            _ if !removing && marks.created.is_none() && t.state != PodState::Absent => None,
+            _ => Some(crate::model::explain::View {
+                marks,
+                deletes: removing,
+                recreates: !removing,
+                old_first: t.old_first.as_ref().filter(|_| removing),
+                old_last: t.old_last.as_ref().filter(|_| removing),
+                new: t.latest.as_ref().filter(|_| !removing),
+            }),
         }
     }
 }
@@ -694,6 +763,8 @@ pub struct OrdinalSummary {
     pub duration_seconds: Option<f64>,
     /// From the scale request until this ordinal reached its goal.
     pub since_start_seconds: Option<f64>,
+    /// Where the time went (docs/json-schemas.md, "Phases"); empty for unchanged ordinals.
+    pub phases: Vec<crate::model::explain::PhaseReport>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
