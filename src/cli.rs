@@ -487,6 +487,9 @@ pub struct TraceArgs {
     /// Print where the rollout is now and exit 0 without following it
     #[arg(long)]
     pub no_wait: bool,
+    /// Which phases of each replaced pod to explain: slow (the slow or stuck ones) or all
+    #[arg(long, value_enum, value_name = "WHICH", default_value = "slow")]
+    pub explain: Explain,
 }
 
 #[derive(Debug, Args)]

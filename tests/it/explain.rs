@@ -236,3 +236,60 @@ async fn scale_explains_the_slow_phase_of_each_added_and_removed_pod() {
         "{line}"
     );
 }
+
+/// restart: each replaced pod's slow termination is explained (SIGTERM ignored), in
+/// the table and in JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_explains_each_replaced_pods_slow_phase() {
+    let ann = json!({annotations::IGNORE_SIGTERM: "true"});
+    let sim = sim_with_settled(&sts_manifest("rs", 2, None, one_mount(Some(2)), &["data"], ann), "rs").await;
+    let o = kubectl_sts(&sim, &["restart", "rs", "--yes", "-o", "json"]).await;
+    o.assert_exit(0);
+    let r = json(&o);
+    for ord in r["ordinals"].as_array().unwrap() {
+        let term = ord["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "terminating");
+        let term = term.unwrap_or_else(|| panic!("{ord:#}"));
+        assert_eq!(term["slow"], true, "{ord:#}");
+        assert!(
+            term["explanation"].as_str().unwrap().contains("ignored SIGTERM"),
+            "{ord:#}"
+        );
+    }
+}
+
+/// A rollout stuck on an image that cannot be pulled: the stuck ordinal's open phase
+/// is the image, explained, and named in the table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_rollout_names_the_open_phase() {
+    let sim = sim_with_settled(
+        &sts_manifest("ro", 2, None, one_mount(None), &["data"], json!({})),
+        "ro",
+    )
+    .await;
+    let sts: kube::Api<k8s_openapi::api::apps::v1::StatefulSet> = kube::Api::namespaced(sim.client(), "default");
+    sts.patch(
+        "ro",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(
+            json!({"spec":{"template":{"metadata":{"annotations":{annotations::IMAGE_PULL_FAIL:"true"}}}}}),
+        ),
+    )
+    .await
+    .unwrap();
+    let o = kubectl_sts(
+        &sim,
+        &["rollout", "ro", "--timeout", "20s", "--progress-deadline", "3s"],
+    )
+    .await;
+    o.assert_failure();
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("ro-1: image"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("so far: the image cannot be pulled"), "{line}");
+}

@@ -83,11 +83,11 @@ pub(super) async fn follow(
     view: &LiveView,
     targs: &TraceArgs,
     verbose: u8,
+    snap: &mut Snapshot,
 ) -> Result<RolloutOutcome> {
     let deadline = tokio::time::Instant::now() + targs.timeout;
     let mut stream: BoxStream<'static, watch::Tracked> = watch::track(kube.client.clone(), scope);
-    let mut snap = Snapshot::new(scope);
-    if let Some(early) = initial_sync(kube, &mut stream, &mut snap, deadline).await? {
+    if let Some(early) = initial_sync(kube, &mut stream, snap, deadline).await? {
         return Ok(early);
     }
     let mut at = Timestamp::now();

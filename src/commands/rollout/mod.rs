@@ -124,8 +124,9 @@ async fn follow_and_report(
             &[("restartedAt", r.restarted_at.clone())],
         );
     }
+    let mut snap = crate::watch::Snapshot::new(&scope);
     let outcome = if targs.no_wait {
-        let snap = follow::snapshot_once(kube, &scope, sts).await?;
+        snap = follow::snapshot_once(kube, &scope, sts).await?;
         let evs = trace.observe(Timestamp::now(), &snap.world());
         view.show_trace(&evs, &trace);
         if trace.done() {
@@ -136,8 +137,9 @@ async fn follow_and_report(
             RolloutOutcome::Progressing
         }
     } else {
-        follow::follow(kube, &scope, &mut trace, &view, targs, global.verbose).await?
+        follow::follow(kube, &scope, &mut trace, &view, targs, global.verbose, &mut snap).await?
     };
+    trace.explain(&snap.world().events, Timestamp::now(), targs.explain.detail());
     view.clear();
     let extra = report::StuckExtra {
         log: crash_log(kube, &ns, &trace, outcome).await,

@@ -75,6 +75,12 @@ pub fn render_report(r: &RolloutReport, trace: &Trace, no_headers: bool, style: 
     let mut out = render::table(&headers, rows, no_headers);
     out.push('\n');
     out.push_str(&timeline::render(trace, r.finished_at, terminal_width(), style));
+    // In the rollout's order, each slow or stuck phase with its cause (model::explain).
+    for o in &r.ordinals {
+        for cause in crate::model::explain::causes(&o.phases) {
+            out.push_str(&format!("{}: {cause}\n", o.pod));
+        }
+    }
     if r.ordinals.iter().any(|o| o.reconstructed) {
         out.push_str("(~: reconstructed from object timestamps and Events, to the second)\n");
     }

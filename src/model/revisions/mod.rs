@@ -40,7 +40,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -87,10 +87,23 @@ pub struct OrdinalTrace {
     pub reconstructed: bool,
     pub restarts: i32,
     pub stuck: Option<Stuck>,
+    /// Where the time of this ordinal's replacement went (docs/json-schemas.md,
+    /// "Phases"); set when the report is made, empty for ordinals not in the rollout.
+    pub phases: Vec<crate::model::explain::PhaseReport>,
     #[serde(skip)]
     max_rank: u8,
     #[serde(skip)]
     pod_uid: Option<String>,
+    /// What the explanations need: the old pod as first seen terminating and as last
+    /// seen, the new one as last seen and when it was bound to a node.
+    #[serde(skip)]
+    old_first: Option<Pod>,
+    #[serde(skip)]
+    old_last: Option<Pod>,
+    #[serde(skip)]
+    latest: Option<Pod>,
+    #[serde(skip)]
+    scheduled_at: Option<Timestamp>,
 }
 
 impl OrdinalTrace {
@@ -112,9 +125,65 @@ impl OrdinalTrace {
             reconstructed: false,
             restarts: 0,
             stuck: None,
+            phases: Vec::new(),
             max_rank: 0,
             pod_uid: None,
+            old_first: None,
+            old_last: None,
+            latest: None,
+            scheduled_at: None,
         }
+    }
+
+    /// Keep the pods the explanations read (see the fields).
+    fn remember(&mut self, pod: Option<&Pod>, at: Timestamp) {
+        let Some(p) = pod else { return };
+        if p.metadata.deletion_timestamp.is_some() {
+            if self.old_first.as_ref().and_then(|o| o.metadata.uid.as_ref()) != p.metadata.uid.as_ref() {
+                self.old_first = Some(p.clone());
+            }
+            self.old_last = Some(p.clone());
+            return;
+        }
+        if self.latest.as_ref().and_then(|l| l.metadata.uid.as_ref()) != p.metadata.uid.as_ref() {
+            self.scheduled_at = None;
+        }
+        if self.scheduled_at.is_none() && pods::node(p).is_some_and(|n| !n.is_empty()) {
+            self.scheduled_at = Some(at);
+        }
+        self.latest = Some(p.clone());
+    }
+
+    /// The replacement's boundaries from its first known moment, for model::explain.
+    fn view(&self) -> Option<(Timestamp, crate::model::explain::View<'_>)> {
+        let origin = self.began_at()?;
+        let since = |x: Option<Timestamp>| {
+            x.filter(|x| *x >= origin)
+                .map(|x| x.duration_since(origin).unsigned_abs())
+        };
+        let deletes = self.update_started_at.is_some();
+        let marks = crate::model::explain::Marks {
+            gone: since(self.old_pod_gone_at),
+            created: since(self.new_pod_created_at),
+            scheduled: since(
+                self.scheduled_at
+                    .filter(|s| self.new_pod_created_at.is_some_and(|c| *s >= c)),
+            ),
+            running: since(self.new_pod_running_at),
+            ready: since(self.new_pod_available_at.or(self.new_pod_ready_at)),
+        };
+        let new_uid = self.latest.as_ref().and_then(|l| l.metadata.uid.as_ref());
+        Some((
+            origin,
+            crate::model::explain::View {
+                marks,
+                deletes,
+                recreates: true,
+                old_first: self.old_first.as_ref().filter(|o| o.metadata.uid.as_ref() != new_uid),
+                old_last: self.old_last.as_ref().filter(|o| o.metadata.uid.as_ref() != new_uid),
+                new: self.latest.as_ref().filter(|_| self.new_pod_created_at.is_some()),
+            },
+        ))
     }
 
     /// The first known moment of this ordinal's update.
@@ -287,6 +356,7 @@ impl Trace {
                 t.from_revision = Some(r.clone());
             }
             t.restarts = pod.map(pods::restarts).unwrap_or(0);
+            t.remember(pod, at);
             t.pod_uid = pod.and_then(|p| p.metadata.uid.clone());
             if !matches!(state, OrdinalState::Available | OrdinalState::Held) {
                 t.in_rollout = true;
@@ -420,6 +490,29 @@ impl Trace {
     }
 
     /// The rollout is complete (down to the partition).
+    /// Explain each replaced ordinal's phases from the Events last seen (the report's
+    /// `ordinals[].phases`); `controller_wait` for the ordinal the rollout waits on.
+    pub fn explain(&mut self, events: &[&Event], now: Timestamp, detail: crate::model::explain::Detail) {
+        let blocking = self.blocking().map(|b| b.ordinal);
+        let waiting = self.waiting_for();
+        let min_ready = self.spec.min_ready_seconds;
+        for t in self.ordinals.values_mut() {
+            if !t.in_rollout {
+                continue;
+            }
+            let Some((origin, view)) = t.view() else { continue };
+            let cx = crate::model::explain::Context {
+                events,
+                started_at: origin,
+                now,
+                min_ready_seconds: min_ready,
+                detail,
+            };
+            let wait = (blocking == Some(t.ordinal) && view.marks.created.is_none()).then(|| waiting.clone());
+            t.phases = crate::model::explain::explain_view(&view, &cx, wait);
+        }
+    }
+
     pub fn done(&self) -> bool {
         !self.sts_gone
             && self.observed
