@@ -10,6 +10,7 @@ pub mod persistence;
 pub mod pods;
 pub mod progress;
 pub mod quantity;
+pub mod resize;
 pub mod revisions;
 pub mod statefulset;
 pub mod undo;
