@@ -346,20 +346,11 @@ pub fn delete_one(ctx: &Context, k: &Key, res: &Resource, o: &DeleteOpts) -> Api
         Some("Orphan") => Some("orphan"),
         _ => None,
     };
-    if let Some(f) = fin
-        && cur["metadata"]["deletionTimestamp"].is_null()
-    {
-        ctx.store.modify(k, |obj| {
-            let fins = obj["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
-            if !fins.iter().any(|x| x == f) {
-                let mut fins = fins;
-                fins.push(json!(f));
-                obj["metadata"]["finalizers"] = json!(fins);
-            }
-            Ok(())
-        })?;
-    }
-    let out = ctx.store.delete(k, o.grace, o.uid.as_deref(), o.rv.as_deref())?;
+    // One write: the finalizer, deletionTimestamp and the generation bump together
+    // (watch-sts-orphan-delete-recreate.jsonl's first MODIFIED).
+    let out = ctx
+        .store
+        .delete_with(k, o.grace, o.uid.as_deref(), o.rv.as_deref(), fin)?;
     if ctx.store.get(k).is_some_and(|now| rv_of(&now) == rv_of(&out)) {
         return Ok((200, (*out).clone()));
     }

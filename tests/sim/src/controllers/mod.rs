@@ -14,6 +14,7 @@
 //! - [`disruption`]: pkg/controller/disruption (PodDisruptionBudget status).
 //! - [`events`]: the event recorder (client-go tools/record).
 
+pub mod adoption;
 pub mod disruption;
 pub mod events;
 pub mod gc;
