@@ -686,6 +686,22 @@ impl Store {
     pub fn subscribe(&self) -> broadcast::Receiver<WatchEvent> {
         self.tx.subscribe()
     }
+
+    /// Wait until `f` gives a value, asking again after every write (for tests and
+    /// demos: no polling); `None` after `timeout`.
+    pub async fn wait_for<T>(&self, timeout: std::time::Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+        let mut rx = self.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(t) = f() {
+                return Some(t);
+            }
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return None,
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -77,25 +77,18 @@ pub fn list(sim: &Sim, plural: &str) -> Vec<Arc<Value>> {
 
 /// Wait until `f` holds, re-checked on every store write; panics after TIMEOUT.
 pub async fn wait<T>(sim: &Sim, what: &str, mut f: impl FnMut(&Sim) -> Option<T>) -> T {
-    let mut rx = sim.ctx().store.subscribe();
-    let deadline = tokio::time::Instant::now() + TIMEOUT;
-    loop {
-        if let Some(t) = f(sim) {
-            return t;
-        }
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
-            Ok(Err(_)) => panic!("store closed while waiting for {what}"),
-            Err(_) => panic!("timed out waiting for {what}"),
-        }
-    }
+    let store = sim.ctx().store.clone();
+    store
+        .wait_for(TIMEOUT, || f(sim))
+        .await
+        .unwrap_or_else(|| panic!("timed out waiting for {what}"))
 }
 
-/// The events of `cap` received so far on `rx`.
+/// The writes in `cap` and to cluster-scoped objects received so far on `rx`.
 pub fn drain(rx: &mut tokio::sync::broadcast::Receiver<WatchEvent>) -> Vec<WatchEvent> {
     let mut out = Vec::new();
     while let Ok(ev) = rx.try_recv() {
-        if ev.key.namespace == NS {
+        if ev.key.namespace == NS || ev.key.namespace.is_empty() {
             out.push(ev);
         }
     }
