@@ -72,6 +72,20 @@ pub const CRASH_MESSAGE: &str = "sts-sim.dev/crash-message";
 /// reports it running, and is never Ready.
 pub const CRASH_AFTER: &str = "sts-sim.dev/crash-after";
 
+// Volume expansion: on a PVC (or its StatefulSet's claim template).
+
+/// A duration: how long the storage backend takes to expand this claim's volume
+/// (overrides the sim's `--resize-delay`).
+pub const RESIZE_SECONDS: &str = "sts-sim.dev/resize-seconds";
+/// `"true"` or an error text: every expansion of the claim's volume fails in the
+/// backend (`VolumeResizeFailed` events, repeated with back-off; the claim stays
+/// `Resizing` with `ControllerResizeError`); its capacity never changes.
+pub const RESIZE_FAIL: &str = "sts-sim.dev/resize-fail";
+/// `"true"`: the driver expands file systems offline only: `FileSystemResizePending`
+/// stays while the pod that had the volume mounted runs, and the expansion completes
+/// when a new pod mounts it (the pod is re-created).
+pub const RESIZE_NEEDS_RESTART: &str = "sts-sim.dev/resize-needs-restart";
+
 /// Every annotation above, for docs and validation.
 pub const ALL: &[&str] = &[
     NEVER_READY,
@@ -95,6 +109,10 @@ pub const ALL: &[&str] = &[
     TOKEN_MOUNT_FLAKE,
     CRASH_MESSAGE,
     CRASH_AFTER,
+    // volume expansion
+    RESIZE_SECONDS,
+    RESIZE_FAIL,
+    RESIZE_NEEDS_RESTART,
 ];
 
 /// Parse a duration annotation value: `"250ms"`, `"2s"`, `"1m"`, or bare seconds.

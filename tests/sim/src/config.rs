@@ -16,6 +16,9 @@ pub struct SimConfig {
     pub pod_ready_delay: Duration,
     /// How long a terminating pod takes to go away (capped by its grace period).
     pub termination_delay: Duration,
+    /// How long the storage backend takes to expand a volume (the external-resizer's
+    /// ControllerExpandVolume call); a PVC's `sts-sim.dev/resize-seconds` overrides it.
+    pub resize_delay: Duration,
     /// Where pod root filesystems and volume data live. None: a fresh temp directory,
     /// removed when the sim stops.
     pub state_dir: Option<PathBuf>,
@@ -36,6 +39,7 @@ impl Default for SimConfig {
             pod_start_delay: Duration::from_millis(50),
             pod_ready_delay: Duration::from_millis(50),
             termination_delay: Duration::from_millis(50),
+            resize_delay: Duration::from_millis(300),
             state_dir: None,
             watch_history: 10_000,
             node_name: "sts-sim-node-1".to_string(),

@@ -82,11 +82,30 @@ impl ApiError {
         }
     }
 
+    /// 422 as errors.NewInvalid words it: the group-qualified kind
+    /// (`StatefulSet.apps "web" is invalid: ...`), details naming the kind.
     pub fn invalid(res: &Resource, name: &str, why: &str) -> ApiError {
+        let mut d = json!({ "name": name, "kind": res.kind });
+        let kind = if res.group.is_empty() {
+            res.kind.to_string()
+        } else {
+            d["group"] = json!(res.group);
+            format!("{}.{}", res.kind, res.group)
+        };
         ApiError {
             code: 422,
             reason: "Invalid",
-            message: format!("{} \"{name}\" is invalid: {why}", res.kind),
+            message: format!("{kind} \"{name}\" is invalid: {why}"),
+            details: Some(d),
+        }
+    }
+
+    /// 403 from an admission plugin (admission.NewForbidden): `pvcs "x" is forbidden: why`.
+    pub fn admission_forbidden(res: &Resource, name: &str, why: &str) -> ApiError {
+        ApiError {
+            code: 403,
+            reason: "Forbidden",
+            message: format!("{} \"{name}\" is forbidden: {why}", res.qualified()),
             details: Some(details(res, name)),
         }
     }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod exec;
 pub mod faults;
 pub mod logs;
+pub mod quantity;
 pub mod reqlog;
 pub mod resources;
 pub mod runtime;

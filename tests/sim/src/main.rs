@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! sts-sim --kubeconfig PATH [--port N] [--storage-class NAME]... [--pod-start-delay 2s]
-//!         [--pod-ready-delay 1s] [--termination-delay 1s] [--state-dir DIR]
+//!         [--pod-ready-delay 1s] [--termination-delay 1s] [--resize-delay 300ms] [--state-dir DIR]
 //!         [--seed-namespaces N --seed-statefulsets N --seed-replicas N --seed-orphans N]
 //! ```
 //! Writes the kubeconfig, prints one line with the URL, serves until SIGINT/SIGTERM.
@@ -34,6 +34,10 @@ struct Args {
     /// How long a terminating pod takes to go away.
     #[arg(long, default_value = "50ms", value_parser = parse_duration)]
     termination_delay: Duration,
+    /// How long expanding a volume takes in the storage backend (a PVC's
+    /// `sts-sim.dev/resize-seconds` annotation overrides it).
+    #[arg(long, default_value = "300ms", value_parser = parse_duration)]
+    resize_delay: Duration,
     /// Keep pod filesystems and volume data here (default: a temp dir removed at exit).
     #[arg(long)]
     state_dir: Option<PathBuf>,
@@ -62,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
         pod_start_delay: a.pod_start_delay,
         pod_ready_delay: a.pod_ready_delay,
         termination_delay: a.termination_delay,
+        resize_delay: a.resize_delay,
         state_dir: a.state_dir,
         seed: (a.seed_namespaces > 0).then_some(sts_sim::seed::BulkSeed {
             namespaces: a.seed_namespaces,

@@ -200,6 +200,37 @@ fn is_terminating(obj: &Value) -> bool {
     !obj["metadata"]["deletionTimestamp"].is_null()
 }
 
+fn add_finalizer(obj: &mut Value, f: &str) {
+    let mut fins = obj["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
+    if !fins.iter().any(|x| x == f) {
+        fins.push(json!(f));
+        obj["metadata"]["finalizers"] = Value::Array(fins);
+    }
+}
+
+/// The 409 of a delete whose `preconditions.uid` does not match, as rest.BeforeDelete
+/// words it: the resource named by its kind (`StatefulSet.apps`, `Pod`).
+fn uid_precondition_failed(res: &Resource, name: &str, want: &str, obj: &Value) -> ApiError {
+    let resource = if res.group.is_empty() {
+        res.kind.to_string()
+    } else {
+        format!("{}.{}", res.kind, res.group)
+    };
+    let mut details = json!({"name": name, "kind": res.kind});
+    if !res.group.is_empty() {
+        details["group"] = json!(res.group);
+    }
+    ApiError {
+        code: 409,
+        reason: "Conflict",
+        message: format!(
+            "Operation cannot be fulfilled on {resource} \"{name}\": the UID in the precondition ({want}) does not match the UID in record ({}). The object might have been deleted and then recreated",
+            obj["metadata"]["uid"].as_str().unwrap_or("")
+        ),
+        details: Some(details),
+    }
+}
+
 impl Default for Store {
     fn default() -> Self {
         Store::new(10_000)
@@ -486,7 +517,12 @@ impl Store {
             return Ok(old);
         }
         if is_terminating(&obj) && !has_finalizers(&obj) && res.plural != "pods" {
-            return Ok(self.commit(&mut inner, EventType::Deleted, key.clone(), obj));
+            // The write that empties the finalizers of a terminating object is not
+            // stored: the object is deleted instead (store.go Update,
+            // shouldDeleteDuringUpdate + deleteWithoutFinalizers), so the DELETED event
+            // carries the last stored state, finalizers and all
+            // (watch-sts-orphan-delete-recreate.jsonl).
+            return Ok(self.commit(&mut inner, EventType::Deleted, key.clone(), (*old).clone()));
         }
         Ok(self.commit(&mut inner, EventType::Modified, key.clone(), obj))
     }
@@ -526,6 +562,20 @@ impl Store {
         precondition_uid: Option<&str>,
         precondition_rv: Option<&str>,
     ) -> Result<Arc<Value>, ApiError> {
+        self.delete_with(key, grace_seconds, precondition_uid, precondition_rv, None)
+    }
+
+    /// [`Store::delete`], adding `finalizer` (`orphan`, `foregroundDeletion`: the
+    /// propagation policy's, deletionFinalizersForGarbageCollection) in the same write
+    /// that marks the object terminating, as updateForGracefulDeletionAndFinalizers does.
+    pub fn delete_with(
+        &self,
+        key: &Key,
+        grace_seconds: Option<i64>,
+        precondition_uid: Option<&str>,
+        precondition_rv: Option<&str>,
+        finalizer: Option<&str>,
+    ) -> Result<Arc<Value>, ApiError> {
         let res = key.resource();
         let mut inner = self.inner.lock().unwrap();
         let Some(old) = inner.objects.get(key).cloned() else {
@@ -534,14 +584,7 @@ impl Store {
         if let Some(uid) = precondition_uid
             && Some(uid) != old["metadata"]["uid"].as_str()
         {
-            return Err(ApiError::conflict(
-                res,
-                &key.name,
-                &format!(
-                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                    old["metadata"]["uid"].as_str().unwrap_or("")
-                ),
-            ));
+            return Err(uid_precondition_failed(res, &key.name, uid, &old));
         }
         if let Some(rv) = precondition_rv
             && Some(rv) != old["metadata"]["resourceVersion"].as_str()
@@ -556,6 +599,11 @@ impl Store {
             ));
         }
         let mut obj = (*old).clone();
+        if let Some(f) = finalizer
+            && !is_terminating(&obj)
+        {
+            add_finalizer(&mut obj, f);
+        }
         let graceful_pod = res.plural == "pods"
             && obj["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty())
             && !matches!(obj["status"]["phase"].as_str(), Some("Succeeded" | "Failed"));
@@ -594,9 +642,13 @@ impl Store {
                 return Ok(old);
             }
             // A pod's deletionTimestamp is when its grace period ends (BeforeDelete:
-            // now + gracePeriodSeconds); other objects' is now.
+            // now + gracePeriodSeconds); other objects' is now, and their generation
+            // moves on (store.go markAsDeleting).
             obj["metadata"]["deletionTimestamp"] = json!(rfc3339_in(if graceful_pod { grace } else { 0 }));
             obj["metadata"]["deletionGracePeriodSeconds"] = json!(if graceful_pod { grace } else { 0 });
+            if let Some(g) = obj["metadata"]["generation"].as_i64().filter(|_| !graceful_pod) {
+                obj["metadata"]["generation"] = json!(g + 1);
+            }
             return Ok(self.commit(&mut inner, EventType::Modified, key.clone(), obj));
         }
         Ok(self.commit(&mut inner, EventType::Deleted, key.clone(), obj))
@@ -633,6 +685,22 @@ impl Store {
     /// A receiver of every write from now on (for controllers).
     pub fn subscribe(&self) -> broadcast::Receiver<WatchEvent> {
         self.tx.subscribe()
+    }
+
+    /// Wait until `f` gives a value, asking again after every write (for tests and
+    /// demos: no polling); `None` after `timeout`.
+    pub async fn wait_for<T>(&self, timeout: std::time::Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+        let mut rx = self.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(t) = f() {
+                return Some(t);
+            }
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return None,
+            }
+        }
     }
 }
 

@@ -85,17 +85,9 @@ impl Harness {
 
     /// Wait until `f` holds (re-checked on every store write), or panic with `what`.
     pub async fn wait<T>(&self, what: &str, mut f: impl FnMut(&Harness) -> Option<T>) -> T {
-        let mut rx = self.ctx.store.subscribe();
-        let deadline = tokio::time::Instant::now() + TIMEOUT;
-        loop {
-            if let Some(t) = f(self) {
-                return t;
-            }
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
-                Ok(Err(_)) => panic!("store closed while waiting for {what}"),
-                Err(_) => panic!("timed out waiting for {what}: pods {:?}", self.pod_summary()),
-            }
+        match self.ctx.store.wait_for(TIMEOUT, || f(self)).await {
+            Some(t) => t,
+            None => panic!("timed out waiting for {what}: pods {:?}", self.pod_summary()),
         }
     }
 

@@ -12,6 +12,7 @@ use super::defaults;
 use super::patch;
 use super::request::ReqInfo;
 use super::selectors::{FieldSelector, LabelSelector};
+use super::update_validation;
 use crate::context::Context;
 use crate::error::ApiError;
 use crate::resources::{self, Resource};
@@ -217,7 +218,7 @@ pub fn create(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>, body: 
 
 /// Prepare a main-resource write: defaults, validation, and the status kept from the
 /// stored object for kinds that have a status subresource.
-fn prepare_update(res: &Resource, name: &str, new: &mut Value, old: &Value) -> Result<(), ApiError> {
+fn prepare_update(ctx: &Context, res: &Resource, name: &str, new: &mut Value, old: &Value) -> Result<(), ApiError> {
     if new["metadata"]["name"].as_str().is_some_and(|n| n != name) {
         return Err(ApiError::bad_request(format!(
             "the name of the object ({}) does not match the name on the URL ({name})",
@@ -232,7 +233,8 @@ fn prepare_update(res: &Resource, name: &str, new: &mut Value, old: &Value) -> R
         defaults::keep_status(new, old);
     }
     defaults::apply(res, new);
-    defaults::validate(res, new)
+    defaults::validate(res, new)?;
+    update_validation::validate(ctx, res, new, old)
 }
 
 pub fn update(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>, body: &[u8]) -> ApiResult {
@@ -244,7 +246,7 @@ pub fn update(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>, body: 
     if info.subresource.as_deref() == Some("status") {
         obj = defaults::keep_all_but_status(&obj, &old);
     } else {
-        prepare_update(res, &name, &mut obj, &old)?;
+        prepare_update(ctx, res, &name, &mut obj, &old)?;
     }
     if dry_run(q) {
         return Ok((200, obj));
@@ -268,7 +270,7 @@ pub fn patch(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>, ct: &st
         if info.subresource.as_deref() == Some("status") {
             new = defaults::keep_all_but_status(&new, &old);
         } else {
-            prepare_update(res, &name, &mut new, &old)?;
+            prepare_update(ctx, res, &name, &mut new, &old)?;
         }
         if dry_run(q) {
             return Ok((200, new));
@@ -346,20 +348,11 @@ pub fn delete_one(ctx: &Context, k: &Key, res: &Resource, o: &DeleteOpts) -> Api
         Some("Orphan") => Some("orphan"),
         _ => None,
     };
-    if let Some(f) = fin
-        && cur["metadata"]["deletionTimestamp"].is_null()
-    {
-        ctx.store.modify(k, |obj| {
-            let fins = obj["metadata"]["finalizers"].as_array().cloned().unwrap_or_default();
-            if !fins.iter().any(|x| x == f) {
-                let mut fins = fins;
-                fins.push(json!(f));
-                obj["metadata"]["finalizers"] = json!(fins);
-            }
-            Ok(())
-        })?;
-    }
-    let out = ctx.store.delete(k, o.grace, o.uid.as_deref(), o.rv.as_deref())?;
+    // One write: the finalizer, deletionTimestamp and the generation bump together
+    // (watch-sts-orphan-delete-recreate.jsonl's first MODIFIED).
+    let out = ctx
+        .store
+        .delete_with(k, o.grace, o.uid.as_deref(), o.rv.as_deref(), fin)?;
     if ctx.store.get(k).is_some_and(|now| rv_of(&now) == rv_of(&out)) {
         return Ok((200, (*out).clone()));
     }

@@ -13,6 +13,7 @@ pub mod request;
 pub mod selectors;
 pub mod subresources;
 pub mod table;
+pub mod update_validation;
 pub mod watch;
 
 use std::net::SocketAddr;

@@ -10,15 +10,20 @@
 //! - [`volumes`]: pkg/controller/volume/persistentvolume (provisioning, binding,
 //!   reclaim) and pvcprotection / pvprotection.
 //! - [`kubelet`]: kube-scheduler's binding plus pkg/kubelet's pod lifecycle.
+//! - [`resize`]: volume expansion (expand controller, CSI external-resizer, the
+//!   kubelet's node expansion).
 //! - [`gc`]: pkg/controller/garbagecollector (background, foreground, orphan).
+//! - [`adoption`]: the StatefulSet controller's ControllerRefManager.
 //! - [`disruption`]: pkg/controller/disruption (PodDisruptionBudget status).
 //! - [`events`]: the event recorder (client-go tools/record).
 
+pub mod adoption;
 pub mod disruption;
 pub mod events;
 pub mod gc;
 pub mod kubelet;
 mod queue;
+pub mod resize;
 pub mod revisions;
 pub mod statefulset;
 pub mod util;
@@ -35,5 +40,6 @@ pub fn spawn(ctx: Arc<Context>) {
     kubelet::spawn(ctx.clone());
     statefulset::spawn(ctx.clone());
     gc::spawn(ctx.clone());
+    resize::spawn(ctx.clone());
     disruption::spawn(ctx);
 }

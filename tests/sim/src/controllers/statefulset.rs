@@ -13,12 +13,13 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use super::adoption;
 use super::events;
 use super::queue::{self, Queue};
 use super::revisions;
 use super::util::{self, controlled_by, has_owner_ref, is_terminating, name, uid};
 use crate::context::Context;
-use crate::store::{Key, Store, WatchEvent};
+use crate::store::{EventType, Key, Store, WatchEvent};
 
 type NsName = (String, String);
 
@@ -39,17 +40,10 @@ fn resync(ctx: &Context, q: &Queue<NsName>) {
 }
 
 fn map_event(ctx: &Context, q: &Queue<NsName>, ev: &WatchEvent) {
-    let obj = &ev.object;
     let ns = ev.key.namespace.clone();
     match ev.key.plural {
         "statefulsets" => q.add((ns, ev.key.name.clone())),
-        "pods" | "controllerrevisions" => {
-            if let Some(r) = util::controller_of(obj)
-                && r["kind"].as_str() == Some("StatefulSet")
-            {
-                q.add((ns, r["name"].as_str().unwrap_or("").to_string()));
-            }
-        }
+        "pods" | "controllerrevisions" => map_owned(ctx, q, ev),
         "persistentvolumeclaims" => {
             // A claim `<template>-<set>-<ordinal>` matters to that set (retention
             // refs, a terminating claim blocking a pod's creation).
@@ -69,6 +63,42 @@ fn map_event(ctx: &Context, q: &Queue<NsName>, ev: &WatchEvent) {
         }
         _ => {}
     }
+}
+
+/// addPod / updatePod / deletePod (and the revision handlers): the controller's set;
+/// for an orphan, every set that selects it (it may adopt it); when the controller
+/// reference changed, the previous owner too (unless it is being deleted: it releases
+/// nothing).
+fn map_owned(ctx: &Context, q: &Queue<NsName>, ev: &WatchEvent) {
+    let ns = &ev.key.namespace;
+    let set_of = |o: &Value| {
+        util::controller_of(o)
+            .filter(|r| r["kind"].as_str() == Some("StatefulSet"))
+            .map(|r| (r["name"].as_str().unwrap_or("").to_string(), uid_of_ref(r)))
+    };
+    let now = set_of(&ev.object);
+    match &now {
+        Some((n, _)) => q.add((ns.clone(), n.clone())),
+        None if ev.kind != EventType::Deleted => {
+            for n in adoption::sets_selecting(&ctx.store, ns, &ev.object) {
+                q.add((ns.clone(), n));
+            }
+        }
+        None => {}
+    }
+    let before = ev.prev.as_deref().and_then(set_of);
+    if let Some((n, u)) = before.filter(|b| now.as_ref().is_none_or(|c| c.1 != b.1))
+        && ctx
+            .store
+            .get(&Key::new("statefulsets", ns, &n))
+            .is_some_and(|s| uid(&s) == u && !is_terminating(&s))
+    {
+        q.add((ns.clone(), n));
+    }
+}
+
+fn uid_of_ref(r: &Value) -> String {
+    r["uid"].as_str().unwrap_or("").to_string()
 }
 
 fn claim_templates(set: &Value) -> &[Value] {
@@ -153,16 +183,10 @@ fn sync(ctx: &Arc<Context>, q: &Arc<Queue<NsName>>, key: &NsName) {
     let Some(set) = store.get(&Key::new("statefulsets", ns, set_name)) else {
         return;
     };
-    if is_terminating(&set) {
-        return;
-    }
     let set_uid = uid(&set).to_string();
-    let pods: Vec<Arc<Value>> = store
-        .list("pods", Some(ns))
-        .0
-        .into_iter()
-        .filter(|p| controlled_by(p, &set_uid))
-        .collect();
+    // sync: adoptOrphanRevisions, then getPodsForStatefulSet (ClaimPods).
+    adoption::adopt_orphan_revisions(store, &set);
+    let pods = adoption::claim_pods(store, &set);
     let Some(revs) = ensure_revisions(store, &set) else {
         return;
     };
@@ -199,7 +223,10 @@ fn sync(ctx: &Arc<Context>, q: &Arc<Queue<NsName>>, key: &NsName) {
         revs: &revs,
         counts: &mut counts,
     };
-    sc.reconcile(pods);
+    // updateStatefulSet: a set being deleted only gets its status written.
+    if !is_terminating(&set) {
+        sc.reconcile(pods);
+    }
 
     // completeRollingUpdate
     let mut current_revision = current_name.clone();

@@ -191,26 +191,6 @@ fn sync_claim(ctx: &Arc<Context>, ns: &str, claim_name: &str) {
     }
 }
 
-fn quantity_bytes(q: &str) -> Option<f64> {
-    let q = q.trim();
-    let split = q.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(q.len());
-    let (n, suffix) = q.split_at(split);
-    let n: f64 = n.parse().ok()?;
-    let mult = match suffix {
-        "" => 1.0,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        _ => return None,
-    };
-    Some(n * mult)
-}
-
 fn claim_ref(claim: &Value) -> Value {
     json!({
         "kind": "PersistentVolumeClaim",
@@ -226,7 +206,7 @@ fn claim_ref(claim: &Value) -> Value {
 fn bind_static(ctx: &Arc<Context>, key: &Key, claim: &Value, class_name: &str) {
     let want = claim["spec"]["resources"]["requests"]["storage"]
         .as_str()
-        .and_then(quantity_bytes)
+        .and_then(crate::quantity::parse)
         .unwrap_or(0.0);
     let modes = &claim["spec"]["accessModes"];
     let candidate = ctx
@@ -245,7 +225,9 @@ fn bind_static(ctx: &Arc<Context>, key: &Key, claim: &Value, class_name: &str) {
                     .all(|m| pv["spec"]["accessModes"].as_array().is_some_and(|a| a.contains(m)))
         })
         .filter_map(|pv| {
-            let size = pv["spec"]["capacity"]["storage"].as_str().and_then(quantity_bytes)?;
+            let size = pv["spec"]["capacity"]["storage"]
+                .as_str()
+                .and_then(crate::quantity::parse)?;
             (size >= want).then_some((size, pv))
         })
         .min_by(|a, b| a.0.total_cmp(&b.0));
