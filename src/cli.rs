@@ -113,6 +113,9 @@ pub enum Command {
     /// Prove a pod's data survives its deletion and recreation (mark, delete, verify)
     #[command(after_help = VERIFY_EXAMPLES)]
     VerifyPersistence(VerifyArgs),
+    /// Grow every volume of a StatefulSet: each claim, then the claim template (orphan delete + re-create, pods untouched)
+    #[command(after_help = RESIZE_EXAMPLES)]
+    Resize(ResizeArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     #[command(after_help = COMPLETION_EXAMPLES)]
     Completion(CompletionArgs),
@@ -166,6 +169,30 @@ pub struct CompletionArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
 }
+
+const RESIZE_EXAMPLES: &str = "\
+Examples:
+  # Show what would change: every claim of web (leftovers too) and the claim template
+  kubectl sts resize web --storage 30Gi --dry-run
+
+  # Grow the claims of template data to 30Gi and the template with them
+  kubectl sts resize web --storage 30Gi --yes
+
+  # Two templates, each its own size
+  kubectl sts resize db --claim data=500Gi --claim wal=50Gi
+
+  # Finish a resize that was interrupted (Ctrl-C, lost connection, killed), from its backup
+  kubectl sts resize web --resume
+
+What it does:
+  preflight (settled, every claim Bound, its StorageClass allows expansion, no shrink,
+  RBAC), confirm, back up the StatefulSet to a file, patch each claim and watch until its
+  capacity is the new size, then replace the StatefulSet without touching its pods:
+  DELETE with propagationPolicy Orphan (UID precondition), create it again from the
+  backup with the bigger template, and wait until it has adopted every pod (same UIDs,
+  same revision). Exit 0 done; 1 refused or a claim failed to resize; 2 bad input
+  (shrink, a class without allowVolumeExpansion); 3 API error; 4 timed out; 130 Ctrl-C.
+  Every stop says what state the cluster is in and the command that finishes the job.";
 
 const VERIFY_EXAMPLES: &str = "\
 Examples:
@@ -223,6 +250,56 @@ pub struct VerifyArgs {
     /// Which phases of each pod's recreation to explain: slow (the slow or stuck ones) or all
     #[arg(long, value_enum, value_name = "WHICH", default_value = "slow")]
     pub explain: Explain,
+}
+
+#[derive(Debug, Args)]
+pub struct ResizeArgs {
+    /// The StatefulSet whose volumes to grow
+    pub name: String,
+    /// The new size of the claims (and the claim template), e.g. 30Gi
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub storage: Option<String>,
+    /// The claim template to resize (with several), or TEMPLATE=SIZE; repeatable
+    #[arg(long, value_name = "TEMPLATE[=SIZE]", value_parser = parse_claim_size)]
+    pub claim: Vec<String>,
+    /// Only run the preflight and show the plan; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Don't ask for confirmation (required without a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// How long to wait for each step (every claim's expansion, the re-created StatefulSet's adoption)
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_positive_duration)]
+    pub timeout: Duration,
+    /// Where the StatefulSet's backup is written (and read by --resume) [default: ~/.kube/kubectl-sts/backups]
+    #[arg(long, value_name = "DIR")]
+    pub backup_dir: Option<std::path::PathBuf>,
+    /// Finish an interrupted resize of NAME from its newest backup
+    #[arg(long, conflicts_with_all = ["storage", "claim", "dry_run"])]
+    pub resume: bool,
+    /// When a volume's driver can only grow the filesystem offline (FileSystemResizePending stays), delete its pods one at a time so each remounts it
+    #[arg(long)]
+    pub restart_pods: bool,
+}
+
+/// A storage quantity: `30Gi`, `500G`, `1Ti`; more than zero.
+fn parse_size(s: &str) -> Result<String, String> {
+    match crate::model::quantity::parse_bytes(s.trim()) {
+        Some(b) if b > 0 => Ok(s.trim().to_string()),
+        _ => Err(format!(
+            "invalid size \"{s}\": use a quantity such as 30Gi, 500G or 1Ti"
+        )),
+    }
+}
+
+/// `TEMPLATE` or `TEMPLATE=SIZE`.
+fn parse_claim_size(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some((t, _)) if t.trim().is_empty() => Err(format!("invalid --claim \"{s}\": give TEMPLATE or TEMPLATE=SIZE")),
+        Some((t, size)) => Ok(format!("{}={}", t.trim(), parse_size(size)?)),
+        None if s.trim().is_empty() => Err("invalid --claim \"\": give TEMPLATE or TEMPLATE=SIZE".into()),
+        None => Ok(s.trim().to_string()),
+    }
 }
 
 /// `--explain`: which phases of a pod transition get an explanation.

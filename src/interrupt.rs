@@ -42,6 +42,10 @@ pub fn reports_only(command: &Command) -> bool {
         Command::Orphans(a) => !crate::commands::orphans::changes_cluster(a),
         // rollout and restart follow the rollout themselves (and print the trace so far);
         // scale says what it requested; verify-persistence removes its markers.
-        Command::Rollout(_) | Command::Restart(_) | Command::Scale(_) | Command::VerifyPersistence(_) => false,
+        Command::Rollout(_)
+        | Command::Restart(_)
+        | Command::Scale(_)
+        | Command::VerifyPersistence(_)
+        | Command::Resize(_) => false,
     }
 }

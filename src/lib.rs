@@ -49,5 +49,6 @@ async fn dispatch(cli: &Cli) -> Result<()> {
         Command::Restart(args) => commands::rollout::restart(&cli.global, args).await,
         Command::Completion(args) => commands::completion::run(args),
         Command::Version(args) => commands::version::run(&cli.global, args).await,
+        Command::Resize(args) => commands::resize::run(&cli.global, args).await,
     }
 }
