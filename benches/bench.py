@@ -485,13 +485,58 @@ def machine():
             "loadavg": open("/proc/loadavg").read().split()[:3], "python": platform.python_version()}
 
 
+def fig_resize(a):
+    """resize of the seed's 2 claims 20Gi -> +1Gi per run, with a fixed backend delay
+    (--resize-delay): kubectl sts resize vs the manual runbook (runbook-resize.sh).
+    Each run grows to a new size, so every run does the whole job."""
+    delay = 1.0
+    with tempfile.TemporaryDirectory(prefix="kubectl-sts-bench-") as tmp:
+        sim = SimProc(a.sim, ["--storage-class", SEED_CLASS, "--resize-delay", f"{int(delay * 1000)}ms"], tmp)
+        try:
+            kc = sim.kubeconfig
+            kubectl_apply(a, kc, open(SEED_MANIFEST).read())
+            kubectl_wait_ready(a, kc, "web", 2)
+            size = [20]
+
+            def argv(side):
+                size[0] += 1
+                if side == "sts":
+                    return [a.sts, "--kubeconfig", kc, "resize", "web", "--storage", f"{size[0]}Gi", "--yes",
+                            "--backup-dir", os.path.join(tmp, "backups")]
+                return ["bash", os.path.join(HERE, "runbook-resize.sh"), a.kubectl, kc, "web", "disk-ssd",
+                        f"{size[0]}Gi", tmp]
+
+            reqs, walls = {}, {"sts": [], "runbook": []}
+            for n in ("sts", "runbook"):
+                sim.clear_requests()
+                w, _, code = run_measured(argv(n))
+                if code != 0:
+                    raise SystemExit(f"resize ({n}) failed with exit {code}")
+                reqs[n] = api_calls(count_requests(sim.requests()))
+            for i in range(a.verify_runs):
+                for n in (["sts", "runbook"] if i % 2 == 0 else ["runbook", "sts"]):
+                    w, _, code = run_measured(argv(n))
+                    if code != 0:
+                        raise SystemExit(f"resize ({n}) failed with exit {code}")
+                    walls[n].append(w)
+            res = {"resize_delay_seconds": delay, "claims": 2,
+                   "wall": {n: summary(v) for n, v in walls.items()},
+                   "above_delay": {n: summary([x - delay for x in v]) for n, v in walls.items()},
+                   "requests": reqs}
+        finally:
+            sim.stop()
+    RESULTS["resize"] = res
+    log("resize:", json.dumps({n: v["median"] for n, v in res["wall"].items()}), json.dumps(
+        {n: sum(v.values()) for n, v in reqs.items()}))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--sts", required=True)
     p.add_argument("--sim", required=True)
     p.add_argument("--kubectl", required=True)
-    p.add_argument("--only", default="size,startup,orphans,growth,verify,scale",
-                   help="comma list of: size,startup,orphans,growth,verify,scale")
+    p.add_argument("--only", default="size,startup,orphans,growth,verify,scale,resize",
+                   help="comma list of: size,startup,orphans,growth,verify,scale,resize")
     p.add_argument("--runs", type=int, default=7, help="A/B pairs for orphans at 10k")
     p.add_argument("--startup-runs", type=int, default=30)
     p.add_argument("--verify-runs", type=int, default=5)
@@ -529,6 +574,8 @@ def main():
         fig_verify(a)
     if "scale" in only:
         fig_scale_rollout(a)
+    if "resize" in only:
+        fig_resize(a)
     os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
     with open(a.json, "w") as f:
         json.dump(RESULTS, f, indent=2)

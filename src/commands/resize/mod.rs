@@ -77,13 +77,14 @@ pub async fn run(global: &GlobalArgs, args: &ResizeArgs) -> Result<()> {
     let style = Style::from_args(global);
     let structured = render::is_structured(global.output);
     let dir = backup::dir(args.backup_dir.as_deref());
-    let (b, path) = if args.resume {
+    let (b, path, claims) = if args.resume {
         let (path, b) = backup::newest(&dir, &ns, &args.name)?;
         crate::errln!("resuming from the backup {}", path.display());
-        (b, Some(path))
+        let claims = claim_rows(&kube, &ns, &b).await?;
+        (b, Some(path), claims)
     } else {
         match prepare(&kube, global, args, &dir, style).await? {
-            Some((b, path)) => (b, path),
+            Some(p) => p,
             None => return Ok(()),
         }
     };
@@ -93,7 +94,7 @@ pub async fn run(global: &GlobalArgs, args: &ResizeArgs) -> Result<()> {
         name: args.name.clone(),
         args,
         live: LiveView::open(Sink::beside_report(structured), true, style),
-        claims: claim_rows(&kube, &ns, &b).await?,
+        claims,
         restarted: Vec::new(),
         stage: if args.resume {
             Stage::ClaimsRequested
@@ -125,7 +126,7 @@ async fn prepare(
     args: &ResizeArgs,
     dir: &std::path::Path,
     style: Style,
-) -> Result<Option<(Backup, Option<PathBuf>)>> {
+) -> Result<Option<(Backup, Option<PathBuf>, Vec<ClaimRow>)>> {
     let ns = kube.namespace.clone();
     let sts = match gather::statefulset(kube, &ns, &args.name).await {
         Err(e) if e.is(ErrorKind::NotFound) && backup::newest(dir, &ns, &args.name).is_ok() => {
@@ -262,7 +263,7 @@ async fn prepare(
     };
     let path = backup::write(dir, &b)?;
     crate::errln!("backed up statefulset \"{}\" to {}", args.name, path.display());
-    Ok(Some((b, Some(path))))
+    Ok(Some((b, Some(path), rows)))
 }
 
 /// The claims of the backup's templates as they are now.
