@@ -144,6 +144,9 @@ pub struct StatusArgs {
     /// Label selector to filter StatefulSets (e.g. app=web,tier!=cache)
     #[arg(short = 'l', long, value_name = "SELECTOR")]
     pub selector: Option<String>,
+    /// Exit 1 when a claim differs from its template (request, class, access modes, an unfinished resize)
+    #[arg(long, requires = "name")]
+    pub fail_on_drift: bool,
 }
 
 const COMPLETION_EXAMPLES: &str = "\

@@ -2,6 +2,7 @@
 //! objects from the API server and hand them here to decide.
 
 pub mod claims;
+pub mod drift;
 pub mod duration;
 pub mod events;
 pub mod explain;

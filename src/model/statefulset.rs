@@ -100,6 +100,9 @@ pub struct Facts {
     pub retention: RetentionPolicy,
     /// volumeClaimTemplates names, in order.
     pub claim_templates: Vec<String>,
+    /// The claim templates as a new claim gets them (for claim drift).
+    #[serde(skip)]
+    pub claim_specs: Vec<crate::model::drift::TemplateSpec>,
     pub current_revision: Option<String>,
     pub update_revision: Option<String>,
     pub status_replicas: i32,
@@ -147,6 +150,7 @@ impl Facts {
                 .and_then(|s| s.volume_claim_templates.as_ref())
                 .map(|ts| ts.iter().filter_map(|t| t.metadata.name.clone()).collect())
                 .unwrap_or_default(),
+            claim_specs: crate::model::drift::templates(sts),
             current_revision: status
                 .and_then(|s| s.current_revision.clone())
                 .filter(|s| !s.is_empty()),

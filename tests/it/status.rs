@@ -200,3 +200,59 @@ async fn errors_name_the_object_and_the_fix() {
     o.assert_exit(3);
     assert!(one_line_error(&o).contains("rejected your credentials"));
 }
+
+/// A claim resized by hand drifts from its template: status says so (header, claim line,
+/// JSON), predicts the next scale-out at the template's size, `--fail-on-drift` exits 1;
+/// and the prediction holds: a scale-out creates the new claim at the old size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_resized_claim_is_drift_and_the_next_scale_out_is_predicted() {
+    let sim = seeded().await;
+    let o = kubectl_sts(&sim, &["status", "web", "--fail-on-drift", "-o", "json"]).await;
+    o.assert_exit(0);
+    assert_eq!(json(&o)["drift"]["claims"], 0, "control: no drift before");
+    let template = json(&o)["pods"][0]["claims"][0]["capacity"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let pvcs: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = Api::namespaced(sim.client(), "default");
+    pvcs.patch(
+        "disk-ssd-web-0",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"resources": {"requests": {"storage": "50Gi"}}}})),
+    )
+    .await
+    .unwrap();
+    let o = kubectl_sts(&sim, &["status", "web", "-o", "json"]).await;
+    o.assert_exit(0);
+    let r = json(&o);
+    assert_eq!(r["drift"]["claims"], 1, "{r:#}");
+    let d = &r["pods"][0]["claims"][0]["drift"][0];
+    assert_eq!(
+        (d["field"].as_str(), d["claim"].as_str(), d["template"].as_str()),
+        (Some("request"), Some("50Gi"), Some(template.as_str())),
+        "{r:#}"
+    );
+    let next = r["drift"]["nextScaleOut"][0].as_str().unwrap();
+    assert!(
+        next.contains(&format!("creates disk-ssd claims at {template}")),
+        "{next}"
+    );
+
+    let o = kubectl_sts(&sim, &["status", "web"]).await;
+    let out = stdout(&o);
+    assert!(out.contains("Drift:         1 claim(s) differ"), "{out}");
+    assert!(out.contains("disk-ssd-web-0: request 50Gi, template"), "{out}");
+    let o = kubectl_sts(&sim, &["status", "web", "--fail-on-drift"]).await;
+    assert_error(&o, 1, &["statefulset \"web\": 1 claim(s) differ from their template"]);
+
+    kubectl_sts(&sim, &["scale", "web", "--replicas", "3", "--yes"])
+        .await
+        .assert_exit(0);
+    let new = pvcs.get("disk-ssd-web-2").await.unwrap();
+    let req = &new.spec.unwrap().resources.unwrap().requests.unwrap()["storage"].0;
+    assert_eq!(
+        req, &template,
+        "the scale-out created the claim at the template's size, as predicted"
+    );
+}

@@ -15,6 +15,7 @@ use crate::cli::{GlobalArgs, StatusArgs};
 use crate::error::{Result, Target};
 use crate::gather::{self, api, list_all, selector_string};
 use crate::kubeconfig::Kube;
+use crate::model::drift::{self, Drift, DriftSummary};
 use crate::model::ordinals::{claim_name, pod_name, pod_ordinal};
 use crate::model::pods;
 use crate::model::statefulset::{Facts, RetentionPolicy};
@@ -49,6 +50,8 @@ pub struct StatusReport {
     pub update_revision: Option<String>,
     /// One entry per ordinal in range, then any pod still present outside it.
     pub pods: Vec<OrdinalStatus>,
+    /// Claims that differ from their template, and what the next scale-out creates.
+    pub drift: DriftSummary,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,6 +115,9 @@ pub struct ClaimStatus {
     pub volume: Option<String>,
     pub capacity: Option<String>,
     pub storage_class: Option<String>,
+    /// How the claim differs from its template (request, unfinished resize, class,
+    /// access modes); empty when it matches.
+    pub drift: Vec<Drift>,
 }
 
 /// Decide: per-ordinal status from the StatefulSet, its pods and the namespace's PVCs.
@@ -128,10 +134,15 @@ pub fn build(sts: &StatefulSet, pods_in: &[Pod], pvcs: &[PersistentVolumeClaim],
         .collect();
     let mut ordinals: Vec<i32> = range.range().collect();
     ordinals.extend(by_ordinal.keys().copied().filter(|o| !range.contains(*o)));
-    let rows = ordinals
+    let rows: Vec<OrdinalStatus> = ordinals
         .into_iter()
         .map(|o| ordinal_status(&f, o, range.contains(o), by_ordinal.get(&o).copied(), &pvc_by_name, now))
         .collect();
+    let per_claim: Vec<(String, Vec<Drift>)> = rows
+        .iter()
+        .flat_map(|r| r.claims.iter().map(|c| (c.template.clone(), c.drift.clone())))
+        .collect();
+    let drift = drift::summarize(&f.claim_specs, &per_claim);
     StatusReport {
         api_version: API_VERSION,
         kind: "StatefulSetStatus",
@@ -164,6 +175,7 @@ pub fn build(sts: &StatefulSet, pods_in: &[Pod], pvcs: &[PersistentVolumeClaim],
         current_revision: f.current_revision.clone(),
         update_revision: f.update_revision.clone(),
         pods: rows,
+        drift,
     }
 }
 
@@ -176,6 +188,7 @@ fn ordinal_status(
     now: jiff::Timestamp,
 ) -> OrdinalStatus {
     let name = pod_name(&f.name, ordinal);
+    let templates = &f.claim_specs;
     let claims = f
         .claim_templates
         .iter()
@@ -202,6 +215,11 @@ fn ordinal_status(
                         .and_then(|cap| cap.get("storage"))
                         .map(|q| q.0.clone()),
                     storage_class: c.spec.as_ref().and_then(|s| s.storage_class_name.clone()),
+                    drift: templates
+                        .iter()
+                        .find(|x| x.name == *t)
+                        .map(|x| drift::claim_drift(x, c))
+                        .unwrap_or_default(),
                 },
                 None => ClaimStatus {
                     template: t.clone(),
@@ -210,6 +228,7 @@ fn ordinal_status(
                     volume: None,
                     capacity: None,
                     storage_class: None,
+                    drift: Vec::new(),
                 },
             }
         })
@@ -395,6 +414,18 @@ pub async fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<()> {
         crate::out!("{}", crate::render::structured(&report, global.output)?);
     } else {
         crate::out!("{}", render_report(&report, global, style));
+    }
+    if args.fail_on_drift && report.drift.claims > 0 {
+        return Err(crate::error::CliError::failed(format!(
+            "statefulset \"{name}\": {} claim(s) differ from their template{}",
+            report.drift.claims,
+            report
+                .drift
+                .next_scale_out
+                .first()
+                .map(|l| format!(": {l}"))
+                .unwrap_or_default()
+        )));
     }
     Ok(())
 }

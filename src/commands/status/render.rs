@@ -26,7 +26,25 @@ pub(crate) fn render_report(r: &StatusReport, global: &GlobalArgs, style: Style)
         out += &header(r, style);
     }
     out += &pods_table(r, global.output == OutputFormat::Wide, global.no_headers, style);
+    out += &drift_lines(r);
     out
+}
+
+/// `data-web-0: request 30Gi, template 20Gi: the claim was grown by hand; ...`
+fn drift_lines(r: &StatusReport) -> String {
+    r.pods
+        .iter()
+        .flat_map(|p| &p.claims)
+        .flat_map(|c| {
+            c.drift.iter().map(move |d| {
+                let against = if d.field == "capacity" { "requested" } else { "template" };
+                format!(
+                    "{}: {} {}, {against} {}: {}\n",
+                    c.name, d.field, d.claim, d.template, d.note
+                )
+            })
+        })
+        .collect()
 }
 
 /// The lines above the table: state, replicas, strategy, revisions, service, retention.
@@ -91,6 +109,20 @@ fn header(r: &StatusReport, style: Style) -> String {
         "PVC retention: whenDeleted {}, whenScaled {}\n",
         r.pvc_retention_policy.when_deleted, r.pvc_retention_policy.when_scaled
     );
+    if r.drift.claims > 0 {
+        out += &style.paint(
+            &format!(
+                "Drift:         {} claim(s) differ from their template; {}\n",
+                r.drift.claims,
+                if r.drift.next_scale_out.is_empty() {
+                    "a resize is not finished".to_string()
+                } else {
+                    r.drift.next_scale_out.join("; ")
+                }
+            ),
+            Tone::Warn,
+        );
+    }
     if r.observed_generation.is_none_or(|o| o < r.generation) {
         out += &style.paint(
             &format!(
