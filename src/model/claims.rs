@@ -45,6 +45,8 @@ pub struct SetInfo {
     pub templates: Vec<String>,
     pub range: OrdinalRange,
     pub retention: RetentionPolicy,
+    /// The claim templates as a new claim gets them (for leftovers' drift).
+    pub claim_specs: Vec<crate::model::drift::TemplateSpec>,
     /// Has a deletionTimestamp.
     pub deleting: bool,
 }
@@ -66,6 +68,8 @@ pub struct ClaimInfo {
     pub volume: Option<String>,
     pub access_modes: Vec<String>,
     pub volume_mode: Option<String>,
+    /// What drift compares: request, capacity, class, access modes, resize conditions.
+    pub facts: crate::model::drift::ClaimFacts,
     /// `volume.kubernetes.io/selected-node`: where its first consumer was scheduled.
     pub selected_node: Option<String>,
     pub created: Option<jiff::Timestamp>,
@@ -261,6 +265,9 @@ pub struct ClaimFinding {
     pub last_mounted: Option<LastMounted>,
     /// Capacity in bytes, when the quantity parses.
     pub bytes: Option<u128>,
+    /// For a scaled-in leftover: how it differs from its live template (a later
+    /// scale-out reuses it as it is).
+    pub drift: Vec<crate::model::drift::Drift>,
 }
 
 impl ClaimFinding {
@@ -408,6 +415,7 @@ impl<'a> ClaimIndex<'a> {
             reclaim_policy: pv.and_then(|v| v.reclaim_policy.clone()),
             last_mounted: None,
             bytes: c.capacity.as_deref().and_then(super::quantity::parse_bytes),
+            drift: Vec::new(),
         };
 
         // Owners: what the garbage collector will do.
@@ -456,6 +464,15 @@ impl<'a> ClaimIndex<'a> {
             f.statefulset = Some(set.name.clone());
             f.template = Some(t.to_string());
             f.ordinal = Some(o);
+            if !set.range.contains(o)
+                && let Some(spec) = set.claim_specs.iter().find(|s| s.name == t)
+            {
+                let facts = crate::model::drift::ClaimFacts {
+                    leftover: true,
+                    ..c.facts.clone()
+                };
+                f.drift = crate::model::drift::drift_of(spec, &facts);
+            }
         }
 
         if !f.mounted_by.is_empty() {

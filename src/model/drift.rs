@@ -63,84 +63,128 @@ pub struct Drift {
     pub note: String,
 }
 
-/// How `claim` differs from `t`.
-pub fn claim_drift(t: &TemplateSpec, c: &PersistentVolumeClaim) -> Vec<Drift> {
-    let spec = c.spec.as_ref();
-    let mut out = Vec::new();
-    let request = storage(
-        spec.and_then(|s| s.resources.as_ref())
-            .and_then(|r| r.requests.as_ref()),
-    );
-    let (rb, tb) = (
-        request.as_deref().and_then(parse_bytes),
-        t.request.as_deref().and_then(parse_bytes),
-    );
-    if let (Some(r), Some(tt)) = (rb, tb)
-        && r != tt
-    {
-        let note = if r > tt {
-            format!(
-                "the claim was grown by hand; the next scale-out creates {} claims at the template's {}: resize the template too (kubectl sts resize)",
-                t.name,
-                format_bytes(tt)
-            )
-        } else {
-            format!(
-                "the claim is smaller than the template's {}: grow it (kubectl sts resize)",
-                format_bytes(tt)
-            )
-        };
-        out.push(Drift {
-            field: "request",
-            claim: format_bytes(r),
-            template: format_bytes(tt),
-            note,
-        });
-    }
-    let capacity = storage(c.status.as_ref().and_then(|s| s.capacity.as_ref()));
-    if let (Some(r), Some(cap)) = (rb, capacity.as_deref().and_then(parse_bytes))
-        && cap < r
-    {
+/// The fields of a claim drift compares (lean, so the orphans audit can keep them
+/// for 10,000 claims).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimFacts {
+    pub request: Option<String>,
+    pub capacity: Option<String>,
+    pub storage_class: Option<String>,
+    pub access_modes: Vec<String>,
+    /// `Resizing` or `FileSystemResizePending` when that condition is True.
+    pub resizing: Option<&'static str>,
+    /// No pod uses it (a scaled-in leftover): a later scale-out reuses it as it is.
+    pub leftover: bool,
+}
+
+impl ClaimFacts {
+    pub fn of(c: &PersistentVolumeClaim) -> ClaimFacts {
+        let spec = c.spec.as_ref();
         let conds = c
             .status
             .as_ref()
             .and_then(|s| s.conditions.as_deref())
             .unwrap_or_default();
-        let pending = conds
-            .iter()
-            .find(|x| x.status == "True" && (x.type_ == "FileSystemResizePending" || x.type_ == "Resizing"));
+        let on = |t: &str| conds.iter().any(|x| x.status == "True" && x.type_ == t);
+        ClaimFacts {
+            request: storage(
+                spec.and_then(|s| s.resources.as_ref())
+                    .and_then(|r| r.requests.as_ref()),
+            ),
+            capacity: storage(c.status.as_ref().and_then(|s| s.capacity.as_ref())),
+            storage_class: spec.and_then(|s| s.storage_class_name.clone()),
+            access_modes: spec.and_then(|s| s.access_modes.clone()).unwrap_or_default(),
+            resizing: if on("FileSystemResizePending") {
+                Some("FileSystemResizePending")
+            } else if on("Resizing") {
+                Some("Resizing")
+            } else {
+                None
+            },
+            leftover: false,
+        }
+    }
+}
+
+/// How `claim` differs from `t`.
+pub fn claim_drift(t: &TemplateSpec, c: &PersistentVolumeClaim) -> Vec<Drift> {
+    drift_of(t, &ClaimFacts::of(c))
+}
+
+/// How a claim with these facts differs from `t`.
+pub fn drift_of(t: &TemplateSpec, c: &ClaimFacts) -> Vec<Drift> {
+    let mut out = Vec::new();
+    let (rb, tb) = (
+        c.request.as_deref().and_then(parse_bytes),
+        t.request.as_deref().and_then(parse_bytes),
+    );
+    if let (Some(r), Some(tt)) = (rb, tb)
+        && r != tt
+    {
+        out.push(Drift {
+            field: "request",
+            claim: format_bytes(r),
+            template: format_bytes(tt),
+            note: request_note(t, r, tt, c.leftover),
+        });
+    }
+    if let (Some(r), Some(cap)) = (rb, c.capacity.as_deref().and_then(parse_bytes))
+        && cap < r
+    {
         out.push(Drift {
             field: "capacity",
             claim: format_bytes(cap),
             template: format_bytes(r),
-            note: match pending.map(|p| p.type_.as_str()) {
+            note: match c.resizing {
                 Some("FileSystemResizePending") => "a resize is half done: the volume grew, the filesystem waits for the pod to mount it (FileSystemResizePending)".into(),
                 Some(_) => "a resize is in progress (Resizing)".into(),
                 None => format!("the capacity has not caught up with the {} requested", format_bytes(r)),
             },
         });
     }
-    let class = spec.and_then(|s| s.storage_class_name.clone());
     if let Some(tc) = &t.storage_class
-        && class.as_ref().is_some_and(|c| c != tc)
+        && c.storage_class.as_ref().is_some_and(|x| x != tc)
     {
         out.push(Drift {
             field: "storageClass",
-            claim: class.clone().unwrap_or_default(),
+            claim: c.storage_class.clone().unwrap_or_default(),
             template: tc.clone(),
             note: format!("the claim was moved to another class; new replicas still get {tc}: change the template too"),
         });
     }
-    let modes = spec.and_then(|s| s.access_modes.clone()).unwrap_or_default();
-    if !t.access_modes.is_empty() && !modes.is_empty() && sorted(&modes) != sorted(&t.access_modes) {
+    if !t.access_modes.is_empty() && !c.access_modes.is_empty() && sorted(&c.access_modes) != sorted(&t.access_modes) {
         out.push(Drift {
             field: "accessModes",
-            claim: modes.join(","),
+            claim: c.access_modes.join(","),
             template: t.access_modes.join(","),
             note: format!("new replicas get {}", t.access_modes.join(",")),
         });
     }
     out
+}
+
+fn request_note(t: &TemplateSpec, r: u128, tt: u128, leftover: bool) -> String {
+    match (leftover, r > tt) {
+        (true, false) => format!(
+            "a later scale-out reuses this claim at {}, not the template's {}: grow it (kubectl sts resize)",
+            format_bytes(r),
+            format_bytes(tt)
+        ),
+        (true, true) => format!(
+            "a later scale-out reuses this claim at {}, more than the template's {}",
+            format_bytes(r),
+            format_bytes(tt)
+        ),
+        (false, true) => format!(
+            "the claim was grown by hand; the next scale-out creates {} claims at the template's {}: resize the template too (kubectl sts resize)",
+            t.name,
+            format_bytes(tt)
+        ),
+        (false, false) => format!(
+            "the claim is smaller than the template's {}: grow it (kubectl sts resize)",
+            format_bytes(tt)
+        ),
+    }
 }
 
 fn sorted(v: &[String]) -> Vec<String> {
@@ -233,6 +277,21 @@ mod tests {
         assert_eq!(
             s.next_scale_out,
             ["a scale-out creates data claims at 20Gi (ssd); 1 claim(s) differ (30Gi)"]
+        );
+    }
+
+    #[test]
+    fn a_leftover_smaller_than_the_template_comes_back_small() {
+        let mut c = ClaimFacts::of(&pvc("20Gi", "20Gi", "ssd", json!([])));
+        c.leftover = true;
+        let mut big = t();
+        big.request = Some("30Gi".into());
+        let d = drift_of(&big, &c);
+        assert!(
+            d[0].note
+                .starts_with("a later scale-out reuses this claim at 20Gi, not the template's 30Gi"),
+            "{}",
+            d[0].note
         );
     }
 

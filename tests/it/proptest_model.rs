@@ -109,6 +109,7 @@ proptest! {
             range: OrdinalRange::new(start, replicas),
             retention: RetentionPolicy { when_deleted: Retention::Retain, when_scaled: Retention::Retain },
             deleting: false,
+            claim_specs: Vec::new(),
         };
         let claim = |set: &str, o: i32| ClaimInfo {
             namespace: "ns".into(),

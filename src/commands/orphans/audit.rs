@@ -52,12 +52,14 @@ pub(crate) fn set_info(s: &StatefulSet) -> SetInfo {
         name: f.name,
         uid: s.metadata.uid.clone().unwrap_or_default(),
         templates: f.claim_templates,
+        claim_specs: f.claim_specs,
         retention: f.retention,
         deleting: s.metadata.deletion_timestamp.is_some(),
     }
 }
 
 pub(crate) fn claim_info(c: PersistentVolumeClaim) -> ClaimInfo {
+    let facts = crate::model::drift::ClaimFacts::of(&c);
     let m = c.metadata;
     let spec = c.spec.unwrap_or_default();
     let status = c.status.unwrap_or_default();
@@ -85,6 +87,7 @@ pub(crate) fn claim_info(c: PersistentVolumeClaim) -> ClaimInfo {
         volume: spec.volume_name.filter(|v| !v.is_empty()),
         access_modes: spec.access_modes.unwrap_or_default(),
         volume_mode: spec.volume_mode,
+        facts,
     }
 }
 

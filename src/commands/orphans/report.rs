@@ -82,6 +82,8 @@ pub struct ClaimEntry {
     pub created: Option<String>,
     pub age_seconds: Option<i64>,
     pub last_mounted: Option<LastMounted>,
+    /// A scaled-in leftover's drift from its live template (docs/json-schemas.md).
+    pub drift: Vec<crate::model::drift::Drift>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -141,6 +143,7 @@ pub(super) fn entry(f: &ClaimFinding, now: jiff::Timestamp) -> ClaimEntry {
         created: c.created.map(|t| t.to_string()),
         age_seconds: c.created.map(|t| now.duration_since(t).as_secs().max(0)),
         last_mounted: f.last_mounted.clone(),
+        drift: f.drift.clone(),
     }
 }
 
@@ -418,6 +421,15 @@ pub(super) fn render_report(
             wide: global.output == OutputFormat::Wide,
         };
         out += &claims_table(c, &cols, global, style, now);
+        for e in &c.claims {
+            for d in &e.drift {
+                let against = if d.field == "capacity" { "requested" } else { "template" };
+                out += &format!(
+                    "{}: {} {}, {against} {}: {}\n",
+                    e.name, d.field, d.claim, d.template, d.note
+                );
+            }
+        }
         if !global.no_headers {
             out += &footer(&c.totals);
         }

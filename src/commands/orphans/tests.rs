@@ -28,6 +28,7 @@ fn finding(name: &str, reason: Reason, class: Option<&str>, cap: &str) -> ClaimF
         reclaim_policy: Some("Delete".into()),
         last_mounted: None,
         bytes: crate::model::quantity::parse_bytes(cap),
+        drift: Vec::new(),
     }
 }
 

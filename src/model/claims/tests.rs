@@ -12,6 +12,7 @@ fn set(name: &str, templates: &[&str], start: i32, replicas: i32, scaled: &str, 
             when_scaled: crate::model::statefulset::Retention::parse(Some(scaled)),
         },
         deleting: false,
+        claim_specs: Vec::new(),
     }
 }
 
@@ -388,4 +389,49 @@ fn namespaces_do_not_mix() {
     });
     // The live set is in default, the mount in staging: in prod this is a deleted set's claim.
     assert_eq!(fs[0].reason, Reason::StatefulsetDeleted);
+}
+
+#[test]
+fn a_leftover_smaller_than_its_template_is_drift() {
+    let mut s = set("web", &["disk-ssd"], 0, 1, "Retain", "Retain");
+    s.claim_specs = vec![crate::model::drift::TemplateSpec {
+        name: "disk-ssd".into(),
+        request: Some("30Gi".into()),
+        storage_class: Some("standard".into()),
+        access_modes: vec![],
+    }];
+    let with_request = |name: &str, req: &str| {
+        let mut c = claim(name);
+        c.facts.request = Some(req.into());
+        c
+    };
+    let inv = Inventory {
+        sets: vec![s],
+        claims: vec![
+            with_request("disk-ssd-web-0", "20Gi"),
+            with_request("disk-ssd-web-1", "20Gi"),
+            with_request("disk-ssd-web-2", "30Gi"),
+        ],
+        pods: vec![pod("web-0", &["disk-ssd-web-0"])],
+        volumes: None,
+        events: vec![],
+    };
+    let m_fs = classify(&inv);
+    let m = by_name(&m_fs);
+    let d = &m["disk-ssd-web-1"].drift;
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(
+        d[0].note
+            .starts_with("a later scale-out reuses this claim at 20Gi, not the template's 30Gi"),
+        "{}",
+        d[0].note
+    );
+    assert!(
+        m["disk-ssd-web-2"].drift.is_empty(),
+        "a leftover at the template's size does not drift"
+    );
+    assert!(
+        m["disk-ssd-web-0"].drift.is_empty(),
+        "in-range claims are status's business"
+    );
 }
