@@ -40,6 +40,12 @@ async fn volume_resize_runbook_with_real_kubectl() {
         kubeconfig: sim.kubeconfig_path(),
     };
     let dir = tempfile::tempdir().unwrap();
+    let quota = dir.path().join("quota.json");
+    let q = serde_json::json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "storage", "namespace": NS},
+        "spec": {"hard": {"requests.storage": "200Gi"}}});
+    std::fs::write(&quota, q.to_string()).unwrap();
+    let out = k.ok(&["apply", "-f", quota.to_str().unwrap()]).await;
+    assert_eq!(out, "resourcequota/storage created\n");
     let (small, big) = (manifest(dir.path(), "20Gi"), manifest(dir.path(), "30Gi"));
     assert_eq!(k.ok(&["apply", "-f", &small]).await, "statefulset.apps/web created\n");
     rollout(&k).await;
@@ -102,4 +108,10 @@ async fn volume_resize_runbook_with_real_kubectl() {
         k.ok(&["get", "pvc", "disk-ssd-web-2", "-n", NS, "-o", jp]).await,
         "30Gi 30Gi"
     );
+    // The namespace's quota counts the grown claims.
+    let used = r"--for=jsonpath={.status.used.requests\.storage}=90Gi";
+    k.ok(&["wait", "-n", NS, "resourcequota/storage", used, "--timeout=60s"])
+        .await;
+    let rows = table(&k.ok(&["get", "quota", "-n", NS]).await);
+    assert_eq!(rows[0]["REQUEST"], "requests.storage: 90Gi/200Gi", "{rows:?}");
 }
