@@ -233,3 +233,26 @@ async fn orphan_policy_in_the_query_orphans_too() {
         assert!(pod["metadata"]["deletionTimestamp"].is_null());
     }
 }
+
+#[tokio::test]
+async fn a_pod_that_stops_matching_the_selector_is_released() {
+    let sim = start(SimConfig::default()).await;
+    create_web(&sim, "20Gi").await;
+    let body = json!({"metadata": {"labels": {"app": "debug"}}});
+    let (code, got) = raw(
+        &sim,
+        "PATCH",
+        &path("pods", "web-1"),
+        Some("application/merge-patch+json"),
+        body,
+    )
+    .await;
+    assert_eq!(code, 200, "{got}");
+    let pod = wait(&sim, "web-1 released", |s| {
+        get(s, "pods", "web-1").filter(|p| p["metadata"].get("ownerReferences").is_none())
+    })
+    .await;
+    // Released, not deleted: the same pod keeps running outside the set.
+    assert_eq!(pod["metadata"]["uid"], got["metadata"]["uid"]);
+    assert!(pod["metadata"]["deletionTimestamp"].is_null());
+}
