@@ -44,6 +44,29 @@ pub fn cmp(a: &serde_json::Value, b: &serde_json::Value) -> Option<std::cmp::Ord
     v(a)?.partial_cmp(&v(b)?)
 }
 
+/// A whole value in canonical form (`Quantity.String()`): the largest suffix of the
+/// format (binary `Ki`..`Ei`, or decimal `k`..`E`) that divides it, else bare.
+pub fn format(v: f64, binary: bool) -> String {
+    let v = v.round();
+    if v == 0.0 {
+        return "0".into();
+    }
+    let (base, suffixes): (f64, &[&str]) = if binary {
+        (1024.0, &["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"])
+    } else {
+        (1000.0, &["k", "M", "G", "T", "P", "E"])
+    };
+    let (mut n, mut unit) = (v, "");
+    for s in suffixes {
+        if n % base != 0.0 {
+            break;
+        }
+        n /= base;
+        unit = s;
+    }
+    format!("{n}{unit}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +82,15 @@ mod tests {
         assert_eq!(parse("12 apples"), None);
         assert_eq!(cmp(&json!("1Gi"), &json!("1024Mi")), Some(std::cmp::Ordering::Equal));
         assert_eq!(cmp(&json!("30Gi"), &json!("20Gi")), Some(std::cmp::Ordering::Greater));
+    }
+
+    #[test]
+    fn canonical_form() {
+        assert_eq!(format(parse("40Gi").unwrap(), true), "40Gi");
+        assert_eq!(format(parse("1536Mi").unwrap(), true), "1536Mi");
+        assert_eq!(format(1500.0, false), "1500");
+        assert_eq!(format(2e9, false), "2G");
+        assert_eq!(format(3.0, false), "3");
+        assert_eq!(format(0.0, true), "0");
     }
 }

@@ -91,6 +91,18 @@ pub static RESOURCES: &[Resource] = &[
     Resource {
         group: "",
         version: "v1",
+        plural: "resourcequotas",
+        singular: "resourcequota",
+        kind: "ResourceQuota",
+        namespaced: RW,
+        short_names: &["quota"],
+        categories: &[],
+        subresources: &["status"],
+        has_generation: false,
+    },
+    Resource {
+        group: "",
+        version: "v1",
         plural: "services",
         singular: "service",
         kind: "Service",

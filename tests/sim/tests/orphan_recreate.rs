@@ -93,27 +93,32 @@ async fn orphan_delete_then_recreate_adopts_pods_and_revision_without_restart() 
 
     check_delete_sequence(&evs, &old);
     check_adoption(&evs, &new_uid, &revision);
-    // No restart: the same pods all along, never deleted or re-created.
-    let pods = of(&evs, "pods");
+    check_nothing_restarted(&sim, &evs, &pod_uids, &revision);
+    scale_out_uses_the_new_template(&sim).await;
+}
+
+/// No restart: the same pods all along, never deleted or re-created; the revision is
+/// reused (same hash, nothing new); the claims keep their size.
+fn check_nothing_restarted(sim: &sts_sim::Sim, evs: &[WatchEvent], pod_uids: &[String], revision: &str) {
+    let pods = of(evs, "pods");
     assert!(pods.iter().all(|(t, _)| *t == EventType::Modified), "{pods:?}");
-    for (p, u) in ["web-0", "web-1"].iter().zip(&pod_uids) {
-        assert_eq!(uid(&get(&sim, "pods", p).unwrap()), u);
+    for (p, u) in ["web-0", "web-1"].iter().zip(pod_uids) {
+        assert_eq!(uid(&get(sim, "pods", p).unwrap()), u);
     }
     // The revision is reused: same hash, nothing new; the claims keep their size.
     assert!(
-        of(&evs, "controllerrevisions")
+        of(evs, "controllerrevisions")
             .iter()
             .all(|(t, _)| *t == EventType::Modified)
     );
-    let set = get(&sim, "statefulsets", "web").unwrap();
-    assert_eq!(set["status"]["currentRevision"], revision.as_str());
-    assert_eq!(set["status"]["updateRevision"], revision.as_str());
+    let set = get(sim, "statefulsets", "web").unwrap();
+    assert_eq!(set["status"]["currentRevision"], revision);
+    assert_eq!(set["status"]["updateRevision"], revision);
     for c in ["disk-ssd-web-0", "disk-ssd-web-1"] {
-        let c = get(&sim, "persistentvolumeclaims", c).unwrap();
+        let c = get(sim, "persistentvolumeclaims", c).unwrap();
         assert_eq!(c["spec"]["resources"]["requests"]["storage"], "20Gi");
         assert_eq!(c["status"]["capacity"]["storage"], "20Gi");
     }
-    scale_out_uses_the_new_template(&sim).await;
 }
 
 /// The old set: one MODIFIED with finalizer, deletionTimestamp, grace 0 and the
@@ -232,4 +237,27 @@ async fn orphan_policy_in_the_query_orphans_too() {
         assert!(pod["metadata"].get("ownerReferences").is_none(), "{pod}");
         assert!(pod["metadata"]["deletionTimestamp"].is_null());
     }
+}
+
+#[tokio::test]
+async fn a_pod_that_stops_matching_the_selector_is_released() {
+    let sim = start(SimConfig::default()).await;
+    create_web(&sim, "20Gi").await;
+    let body = json!({"metadata": {"labels": {"app": "debug"}}});
+    let (code, got) = raw(
+        &sim,
+        "PATCH",
+        &path("pods", "web-1"),
+        Some("application/merge-patch+json"),
+        body,
+    )
+    .await;
+    assert_eq!(code, 200, "{got}");
+    let pod = wait(&sim, "web-1 released", |s| {
+        get(s, "pods", "web-1").filter(|p| p["metadata"].get("ownerReferences").is_none())
+    })
+    .await;
+    // Released, not deleted: the same pod keeps running outside the set.
+    assert_eq!(pod["metadata"]["uid"], got["metadata"]["uid"]);
+    assert!(pod["metadata"]["deletionTimestamp"].is_null());
 }

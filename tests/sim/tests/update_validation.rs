@@ -191,3 +191,56 @@ async fn a_bound_claim_keeps_the_rest_of_its_spec() {
     .await;
     assert_eq!(code, 200, "{got}");
 }
+
+#[tokio::test]
+async fn growing_past_a_resource_quota_is_the_real_403() {
+    let sim = start(SimConfig::default()).await;
+    create_web(&sim, "20Gi").await;
+    let quota = json!({"metadata": {"name": "storage"}, "spec": {"hard": {"requests.storage": "45Gi", "persistentvolumeclaims": "10"}}});
+    let (code, body) = raw(&sim, "POST", "/api/v1/namespaces/cap/resourcequotas", None, quota).await;
+    assert_eq!((code, &body["status"]), (201, &json!({})), "{body}");
+    let used = |s: &Sim| get(s, "resourcequotas", "storage").map(|q| q["status"].clone());
+    let want = json!({"hard": {"requests.storage": "45Gi", "persistentvolumeclaims": "10"},
+        "used": {"requests.storage": "40Gi", "persistentvolumeclaims": "2"}});
+    wait(&sim, "quota usage", |s| used(s).filter(|u| *u == want)).await;
+
+    let p = path("persistentvolumeclaims", "disk-ssd-web-0");
+    let (code, got) = raw(&sim, "PATCH", &p, Some(MERGE), storage_patch("30Gi").0).await;
+    assert_eq!(code, 403, "{got}");
+    assert_eq!(
+        got["message"],
+        "persistentvolumeclaims \"disk-ssd-web-0\" is forbidden: exceeded quota: storage, requested: requests.storage=10Gi, used: requests.storage=40Gi, limited: requests.storage=45Gi"
+    );
+    assert_eq!(
+        got["details"],
+        json!({"name": "disk-ssd-web-0", "kind": "persistentvolumeclaims"})
+    );
+    let (code, got) = raw(&sim, "PATCH", &p, Some(MERGE), storage_patch("25Gi").0).await;
+    assert_eq!(code, 200, "up to the limit is allowed: {got}");
+
+    // The StatefulSet controller's claims go through the same admission.
+    let (code, got) = raw(
+        &sim,
+        "PATCH",
+        &path("statefulsets", "web"),
+        Some(MERGE),
+        json!({"spec": {"replicas": 3}}),
+    )
+    .await;
+    assert_eq!(code, 200, "{got}");
+    let msg = wait(&sim, "FailedCreate for the claim", |s| {
+        list(s, "events")
+            .iter()
+            .find(|e| {
+                e["reason"] == "FailedCreate" && e["message"].as_str().is_some_and(|m| m.contains("disk-ssd-web-2"))
+            })
+            .map(|e| e["message"].as_str().unwrap().to_string())
+    })
+    .await;
+    assert!(
+        msg.ends_with("is forbidden: exceeded quota: storage, requested: requests.storage=20Gi, used: requests.storage=45Gi, limited: requests.storage=45Gi"),
+        "{msg}"
+    );
+    assert!(get(&sim, "persistentvolumeclaims", "disk-ssd-web-2").is_none());
+    assert!(get(&sim, "pods", "web-2").is_none());
+}

@@ -113,8 +113,26 @@ async fn a_mounted_claim_grows_online_with_the_real_conditions_and_events() {
     grow(&sim, "disk-ssd-web-0", "30Gi").await;
     let done = wait_capacity(&sim, "disk-ssd-web-0", "30Gi").await;
     let evs = drain(&mut rx);
-    let statuses = claim_statuses(&evs, "disk-ssd-web-0");
+    check_resize_statuses(&evs);
+    // MarkFSResizeFinished: capacity, conditions and statuses cleared; allocatedResources kept.
+    assert!(done["status"].get("conditions").is_none(), "{}", done["status"]);
+    assert!(done["status"].get("allocatedResourceStatuses").is_none());
+    assert_eq!(done["status"]["allocatedResources"]["storage"], "30Gi");
+    assert_eq!(pv_of(&sim, &done)["spec"]["capacity"]["storage"], "30Gi");
 
+    check_resize_events(&sim, &done);
+    let pod = get(&sim, "pods", "web-0").unwrap();
+    // Online: the pod was never restarted.
+    assert_eq!(uid(&pod), pod_uid);
+    assert!(
+        evs.iter()
+            .all(|e| e.key.plural != "pods" || e.kind == EventType::Modified)
+    );
+}
+
+/// The claim's statuses and the PV's growth, in the order the resizer writes them.
+fn check_resize_statuses(evs: &[WatchEvent]) {
+    let statuses = claim_statuses(evs, "disk-ssd-web-0");
     // markControllerResizeInProgress: Resizing, allocatedResources, ControllerResizeInProgress.
     let resizing = statuses
         .iter()
@@ -149,25 +167,24 @@ async fn a_mounted_claim_grows_online_with_the_real_conditions_and_events() {
             .iter()
             .any(|s| s["allocatedResourceStatuses"]["storage"] == "NodeResizeInProgress")
     );
-    let pv_grew = index(&evs, "PV growth", |e| {
+    let pv_grew = index(evs, "PV growth", |e| {
         e.key.plural == "persistentvolumes" && e.object["spec"]["capacity"]["storage"] == "30Gi"
     });
-    let marked = index(&evs, "pending mark", |e| {
+    let marked = index(evs, "pending mark", |e| {
         e.key.plural == "persistentvolumeclaims"
             && e.object["status"]["allocatedResourceStatuses"]["storage"] == "NodeResizePending"
     });
     assert!(pv_grew < marked);
-    // MarkFSResizeFinished: capacity, conditions and statuses cleared; allocatedResources kept.
-    assert!(done["status"].get("conditions").is_none(), "{}", done["status"]);
-    assert!(done["status"].get("allocatedResourceStatuses").is_none());
-    assert_eq!(done["status"]["allocatedResources"]["storage"], "30Gi");
-    assert_eq!(pv_of(&sim, &done)["spec"]["capacity"]["storage"], "30Gi");
+}
 
-    let pv = pv_of(&sim, &done);
+/// The events of the expand controller, the resizer and the kubelet (on the claim
+/// and on the pod that mounts it).
+fn check_resize_events(sim: &Sim, done: &Value) {
+    let pv = pv_of(sim, done);
     let pv_name = pv["metadata"]["name"].as_str().unwrap();
     let node_msg = format!("MountVolume.NodeExpandVolume succeeded for volume \"{pv_name}\" sts-sim-node-1");
     let want = |r: &str, m: &str, c: &str| (r.to_string(), m.to_string(), c.to_string(), "Normal".to_string());
-    let got = events_about(&sim, &done);
+    let got = events_about(sim, done);
     for e in [
         want(
             "ExternalExpanding",
@@ -188,14 +205,8 @@ async fn a_mounted_claim_grows_online_with_the_real_conditions_and_events() {
     ] {
         assert!(got.contains(&e), "{e:?} not in {got:#?}");
     }
-    let pod = get(&sim, "pods", "web-0").unwrap();
-    assert!(events_about(&sim, &pod).contains(&want("FileSystemResizeSuccessful", &node_msg, "kubelet")));
-    // Online: the pod was never restarted.
-    assert_eq!(uid(&pod), pod_uid);
-    assert!(
-        evs.iter()
-            .all(|e| e.key.plural != "pods" || e.kind == EventType::Modified)
-    );
+    let pod = get(sim, "pods", "web-0").unwrap();
+    assert!(events_about(sim, &pod).contains(&want("FileSystemResizeSuccessful", &node_msg, "kubelet")));
 }
 
 #[tokio::test]

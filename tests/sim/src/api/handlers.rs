@@ -170,6 +170,7 @@ fn reset_status_on_create(res: &Resource, obj: &mut Value) {
             }
         }
         "persistentvolumeclaims" | "persistentvolumes" => obj["status"] = json!({"phase": "Pending"}),
+        "resourcequotas" => obj["status"] = json!({}),
         _ => {}
     }
     if res.plural == "poddisruptionbudgets" {
@@ -203,6 +204,10 @@ pub fn create(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>, body: 
     reset_status_on_create(res, &mut obj);
     defaults::apply(res, &mut obj);
     defaults::validate(res, &obj)?;
+    if res.plural == "persistentvolumeclaims" {
+        obj["metadata"]["namespace"] = json!(ns);
+        crate::controllers::quota::admit(&ctx.store, None, &obj)?;
+    }
     if dry_run(q) {
         obj["kind"] = json!(res.kind);
         obj["apiVersion"] = json!(res.api_version());

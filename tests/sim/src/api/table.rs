@@ -421,8 +421,42 @@ fn columns(plural: &str) -> Vec<Value> {
                 "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).",
             ),
         ],
+        "resourcequotas" => vec![
+            name(),
+            age(),
+            col(
+                "Request",
+                "string",
+                0,
+                "Request represents a minimum amount of cpu/memory that a container may consume.",
+            ),
+            col(
+                "Limit",
+                "string",
+                0,
+                "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.",
+            ),
+        ],
         _ => vec![name(), age()],
     }
+}
+
+/// printResourceQuota's REQUEST and LIMIT cells: `resource: used/hard, ...` by name,
+/// `limits.*` in the second.
+fn quota_cells(st: &Value) -> (String, String) {
+    let (mut req, mut lim) = (Vec::new(), Vec::new());
+    let mut names: Vec<&String> = st["hard"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    names.sort();
+    for r in names {
+        let used = st["used"][r.as_str()].as_str().unwrap_or("0");
+        let cell = format!("{r}: {used}/{}", s(&st["hard"][r.as_str()]));
+        if r.split('.').next() == Some("limits") && r.contains('.') {
+            lim.push(cell);
+        } else {
+            req.push(cell);
+        }
+    }
+    (req.join(", "), lim.join(", "))
 }
 
 /// printPod's STATUS, READY and RESTARTS cells.
@@ -786,6 +820,10 @@ fn cells(plural: &str, o: &Value) -> Vec<Value> {
                 json!(s(&info["kernelVersion"])),
                 json!(s(&info["containerRuntimeVersion"])),
             ]
+        }
+        "resourcequotas" => {
+            let (req, lim) = quota_cells(st);
+            vec![name, age(o), json!(req), json!(lim)]
         }
         _ => vec![name, age(o)],
     }

@@ -13,7 +13,8 @@
 //!   answer). Then the PersistentVolumeClaimResize admission plugin
 //!   (plugin/pkg/admission/storage/persistentvolume/resize): raising the request needs a
 //!   bound claim and a StorageClass with `allowVolumeExpansion: true`, else 403
-//!   (v1.26/err-403-pvc-expand-not-supported.txt).
+//!   (v1.26/err-403-pvc-expand-not-supported.txt). Last, ResourceQuota admission
+//!   ([`quota::admit`](crate::controllers::quota::admit)).
 //!
 //! Comparisons are apiequality.Semantic's: quantities by value, and an empty list or
 //! string the same as an absent one.
@@ -69,7 +70,8 @@ pub fn validate(ctx: &Context, res: &Resource, new: &Value, old: &Value) -> Resu
         "statefulsets" => invalid(res, name, statefulset(new, old)),
         "persistentvolumeclaims" => {
             invalid(res, name, claim(new, old))?;
-            resize_admission(ctx, res, name, new, old)
+            resize_admission(ctx, res, name, new, old)?;
+            crate::controllers::quota::admit(&ctx.store, Some(old), new)
         }
         _ => Ok(()),
     }

@@ -12,6 +12,7 @@
 //! - [`kubelet`]: kube-scheduler's binding plus pkg/kubelet's pod lifecycle.
 //! - [`resize`]: volume expansion (expand controller, CSI external-resizer, the
 //!   kubelet's node expansion).
+//! - [`quota`]: ResourceQuota usage of claims, and its admission check.
 //! - [`gc`]: pkg/controller/garbagecollector (background, foreground, orphan).
 //! - [`adoption`]: the StatefulSet controller's ControllerRefManager.
 //! - [`disruption`]: pkg/controller/disruption (PodDisruptionBudget status).
@@ -23,6 +24,7 @@ pub mod events;
 pub mod gc;
 pub mod kubelet;
 mod queue;
+pub mod quota;
 pub mod resize;
 pub mod revisions;
 pub mod statefulset;
@@ -41,5 +43,6 @@ pub fn spawn(ctx: Arc<Context>) {
     statefulset::spawn(ctx.clone());
     gc::spawn(ctx.clone());
     resize::spawn(ctx.clone());
+    quota::spawn(ctx.clone());
     disruption::spawn(ctx);
 }

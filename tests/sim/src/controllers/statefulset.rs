@@ -494,7 +494,10 @@ impl SyncCtx<'_> {
                     if self.spec.when_deleted_delete {
                         claim["metadata"]["ownerReferences"] = json!([util::controller_ref(self.set)]);
                     }
-                    match self.store.create(self.ns(), "persistentvolumeclaims", claim) {
+                    // Through the API server: ResourceQuota admission applies.
+                    let created = super::quota::admit(self.store, None, &claim)
+                        .and_then(|()| self.store.create(self.ns(), "persistentvolumeclaims", claim));
+                    match created {
                         Ok(_) => {
                             let msg = format!(
                                 "create Claim {claim_name} Pod {pod_name} in StatefulSet {} success",
