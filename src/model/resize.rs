@@ -74,6 +74,7 @@ pub struct ClaimPlan {
     pub from: String,
     pub to: String,
     pub capacity: Option<String>,
+    pub storage_class: Option<String>,
     pub action: ClaimAction,
 }
 
@@ -302,6 +303,7 @@ fn claim_plan(
         .unwrap_or_default(),
         to: t.to.clone(),
         capacity: storage_of(c.status.as_ref().and_then(|s| s.capacity.as_ref())),
+        storage_class: class,
         action,
     })
 }
@@ -424,3 +426,52 @@ pub fn not_adopted<'a>(pods: &'a [Pod], uid: &str) -> Vec<&'a str> {
 
 #[cfg(test)]
 mod tests;
+
+/// A ResourceQuota that will obviously refuse the expansion: its `requests.storage` (or
+/// the class's `<class>.storageclass.storage.k8s.io/requests.storage`) hard limit is
+/// below what is used now plus the growth of every claim to expand (the quota
+/// admission plugin charges the growth of a claim's request). One line naming the
+/// quota and the fix, for exit 2.
+pub fn quota_refusal(
+    quotas: &[k8s_openapi::api::core::v1::ResourceQuota],
+    claims: &[(String, Option<String>, u128, u128)],
+) -> Option<String> {
+    for q in quotas {
+        let name = q.metadata.name.as_deref().unwrap_or("?");
+        let hard = q
+            .status
+            .as_ref()
+            .and_then(|s| s.hard.as_ref())
+            .or(q.spec.as_ref().and_then(|s| s.hard.as_ref()));
+        let used = q.status.as_ref().and_then(|s| s.used.as_ref());
+        let Some(hard) = hard else { continue };
+        for (key, limit) in hard {
+            let class = match key.as_str() {
+                "requests.storage" => None,
+                k => match k.strip_suffix(".storageclass.storage.k8s.io/requests.storage") {
+                    Some(c) => Some(c),
+                    None => continue,
+                },
+            };
+            let Some(limit_b) = parse_bytes(&limit.0) else { continue };
+            let used_b = used
+                .and_then(|u| u.get(key))
+                .and_then(|u| parse_bytes(&u.0))
+                .unwrap_or(0);
+            let growth: u128 = claims
+                .iter()
+                .filter(|(_, c, _, _)| class.is_none() || c.as_deref() == class)
+                .map(|(_, _, from, to)| to.saturating_sub(*from))
+                .sum();
+            if growth > 0 && used_b + growth > limit_b {
+                return Some(format!(
+                    "resourcequota {name} allows {key} {}, {} used: growing the claims by {} would exceed it; raise the quota or give a smaller size; nothing was changed",
+                    limit.0,
+                    format_bytes(used_b),
+                    format_bytes(growth)
+                ));
+            }
+        }
+    }
+    None
+}

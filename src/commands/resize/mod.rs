@@ -185,6 +185,7 @@ async fn prepare(
             )
         })
         .collect();
+    quota_check(kube, &ns, &rows).await?;
     let meta = Meta {
         name: args.name.clone(),
         namespace: ns.clone(),
@@ -264,6 +265,34 @@ async fn prepare(
     let path = backup::write(dir, &b)?;
     crate::errln!("backed up statefulset \"{}\" to {}", args.name, path.display());
     Ok(Some((b, Some(path), rows)))
+}
+
+/// Refuse (exit 2) when a ResourceQuota obviously cannot hold the growth. A quota list
+/// that cannot be read is not a refusal: the admission plugin would still say so.
+async fn quota_check(kube: &Kube, ns: &str, rows: &[ClaimRow]) -> Result<()> {
+    let api = api::<k8s_openapi::api::core::v1::ResourceQuota>(kube, Some(ns));
+    let Ok(quotas) = list_all(
+        kube,
+        api,
+        ListParams::default(),
+        Target::new("list", "resourcequota", None, Some(ns)),
+    )
+    .await
+    else {
+        return Ok(());
+    };
+    let growth: Vec<(String, Option<String>, u128, u128)> = rows
+        .iter()
+        .filter(|r| r.state == ClaimState::Planned)
+        .map(|r| {
+            let from = crate::model::quantity::parse_bytes(&r.from).unwrap_or(r.to_bytes);
+            (r.name.clone(), r.storage_class.clone(), from, r.to_bytes)
+        })
+        .collect();
+    match resize::quota_refusal(&quotas, &growth) {
+        Some(e) => Err(CliError::usage(e)),
+        None => Ok(()),
+    }
 }
 
 /// The claims of the backup's templates as they are now.

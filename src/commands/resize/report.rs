@@ -64,6 +64,8 @@ pub struct ClaimRow {
     pub to_bytes: u128,
     pub capacity: Option<String>,
     #[serde(skip)]
+    pub storage_class: Option<String>,
+    #[serde(skip)]
     pub action: ClaimAction,
     pub state: ClaimState,
 }
@@ -79,6 +81,7 @@ impl ClaimRow {
             to: p.to.clone(),
             to_bytes,
             capacity: p.capacity.clone(),
+            storage_class: p.storage_class.clone(),
             action: p.action,
             state: match p.action {
                 ClaimAction::Expand => ClaimState::Planned,

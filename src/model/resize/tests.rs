@@ -184,3 +184,30 @@ fn adoption_is_a_controller_reference_to_the_new_uid() {
     let pods = [pod("web-0", Some("new")), pod("web-1", Some("old")), pod("web-2", None)];
     assert_eq!(not_adopted(&pods, "new"), ["web-1", "web-2"]);
 }
+
+#[test]
+fn a_quota_that_cannot_hold_the_growth_refuses() {
+    let q: k8s_openapi::api::core::v1::ResourceQuota = serde_json::from_value(json!({
+        "metadata": {"name": "storage"},
+        "spec": {"hard": {"requests.storage": "100Gi"}},
+        "status": {"hard": {"requests.storage": "100Gi"}, "used": {"requests.storage": "60Gi"}}
+    }))
+    .unwrap();
+    let gi = |n: u128| n << 30;
+    let claims = |to: u128| {
+        vec![
+            ("a".to_string(), Some("ssd".to_string()), gi(20), gi(to)),
+            ("b".into(), Some("ssd".into()), gi(20), gi(to)),
+        ]
+    };
+    assert_eq!(
+        quota_refusal(std::slice::from_ref(&q), &claims(40)),
+        None,
+        "60 + 2x20 = 100 fits"
+    );
+    let e = quota_refusal(&[q], &claims(41)).unwrap();
+    assert!(
+        e.starts_with("resourcequota storage allows requests.storage 100Gi, 60Gi used: growing the claims by 42Gi"),
+        "{e}"
+    );
+}
