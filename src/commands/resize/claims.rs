@@ -105,11 +105,13 @@ impl Ctx<'_> {
             watcher::Config::default().fields("involvedObject.kind=PersistentVolumeClaim"),
         )
         .default_backoff()
-        .applied_objects()
-        .map_ok(Seen::Event);
+        .map_ok(Seen::of_event);
         let mut stream = futures::stream::select(claims.boxed(), evs.boxed());
         let deadline = tokio::time::Instant::now() + self.args.timeout;
         let mut pending_since: BTreeMap<String, tokio::time::Instant> = BTreeMap::new();
+        // Each Event's count when first listed: failures from before this run (an
+        // earlier attempt, the run a --resume follows) are not this run's.
+        let mut counted_before: BTreeMap<String, i32> = BTreeMap::new();
         loop {
             if self.claims.iter().all(|c| c.state.finished()) {
                 return Ok(());
@@ -123,8 +125,12 @@ impl Ctx<'_> {
             };
             match next {
                 Ok(Some(Seen::Claim(c))) => self.on_claim(&c, &mut pending_since),
-                Ok(Some(Seen::Event(e))) => self.on_event(&e)?,
-                Ok(None) => {}
+                Ok(Some(Seen::Listed(e))) => {
+                    let name = e.metadata.name.clone().unwrap_or_default();
+                    counted_before.entry(name).or_insert(e.count.unwrap_or(1));
+                }
+                Ok(Some(Seen::Event(e))) => self.on_event(&e, &mut counted_before)?,
+                Ok(Some(Seen::Other) | None) => {}
                 Err(e) => {
                     if self.kube.verbose > 0 {
                         crate::errln!("watch error (retrying): {e}");
@@ -190,7 +196,14 @@ impl Ctx<'_> {
         }
     }
 
-    fn on_event(&mut self, e: &Event) -> Result<()> {
+    /// A `VolumeResizeFailed` about a claim of the plan: `FAILED_AFTER` of them since
+    /// the wait began (the Event's count beyond what it was when first listed) stop
+    /// the run; fewer are retries on the way.
+    fn on_event(&mut self, e: &Event, counted_before: &mut BTreeMap<String, i32>) -> Result<()> {
+        // New since the watch began: a re-list must not take its count as the start.
+        let before = *counted_before
+            .entry(e.metadata.name.clone().unwrap_or_default())
+            .or_insert(0);
         let name = e.involved_object.name.clone().unwrap_or_default();
         let Some(p) = self.claims.iter_mut().find(|p| p.name == name && !p.state.finished()) else {
             return Ok(());
@@ -199,7 +212,8 @@ impl Ctx<'_> {
             return Ok(());
         }
         let msg = crate::model::progress::stuck::one_line(e.message.as_deref().unwrap_or(""));
-        if e.count.unwrap_or(1) < FAILED_AFTER {
+        let failures = e.count.unwrap_or(1) - before;
+        if failures < FAILED_AFTER {
             self.live.step(
                 &format!("pvc/{name}: VolumeResizeFailed (retrying): {msg}"),
                 "waiting for the claims to grow",
@@ -209,10 +223,7 @@ impl Ctx<'_> {
         p.state = ClaimState::Failed(msg.clone());
         Err(self.stopped(
             ErrorKind::Failed,
-            &format!(
-                "the resize of persistentvolumeclaim {name} failed ({} times VolumeResizeFailed): {msg}",
-                e.count.unwrap_or(1)
-            ),
+            &format!("the resize of persistentvolumeclaim {name} failed ({failures} times VolumeResizeFailed): {msg}"),
         ))
     }
 
@@ -288,5 +299,19 @@ impl Ctx<'_> {
 
 enum Seen {
     Claim(PersistentVolumeClaim),
+    /// An Event as it was when the watch (re-)listed.
+    Listed(Event),
+    /// An Event created or updated while watching.
     Event(Event),
+    Other,
+}
+
+impl Seen {
+    fn of_event(e: watcher::Event<Event>) -> Seen {
+        match e {
+            watcher::Event::InitApply(e) => Seen::Listed(e),
+            watcher::Event::Apply(e) => Seen::Event(e),
+            watcher::Event::Init | watcher::Event::InitDone | watcher::Event::Delete(_) => Seen::Other,
+        }
+    }
 }
