@@ -18,7 +18,8 @@ use crate::model::resize::{ClaimAction, ClaimProgress, progress};
 
 /// How long a `FileSystemResizePending` may last on a claim whose pod runs before we
 /// conclude the driver only grows filesystems offline (the kubelet grows it online on
-/// its next sync of the pod, within a minute or two).
+/// its next sync of the pod, within a minute or two). At most half of `--timeout`, so
+/// that a short timeout still ends with that diagnosis, not with a bare time-out.
 const ONLINE_PATIENCE: Duration = Duration::from_secs(120);
 
 /// A `VolumeResizeFailed` this many times is a failure, not a retry on the way.
@@ -116,7 +117,7 @@ impl Ctx<'_> {
             if self.claims.iter().all(|c| c.state.finished()) {
                 return Ok(());
             }
-            let patience = ONLINE_PATIENCE.min(self.args.timeout);
+            let patience = ONLINE_PATIENCE.min(self.args.timeout / 2);
             let next = tokio::select! {
                 n = stream.try_next() => n,
                 _ = tokio::time::sleep_until(deadline) => return Err(self.claims_timeout()),
