@@ -412,13 +412,23 @@ impl Ctx<'_> {
 
     /// One sentence on the state the cluster is in now.
     fn state(&self) -> String {
-        let raised = self.claims_in(&[
-            ClaimState::Requested,
-            ClaimState::Resizing,
-            ClaimState::FileSystemResizePending,
-            ClaimState::PendingMount,
-            ClaimState::Resized,
-        ]);
+        // A claim whose expansion failed was raised too: the resizer keeps retrying it.
+        let raised: Vec<String> = self
+            .claims
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.state,
+                    ClaimState::Requested
+                        | ClaimState::Resizing
+                        | ClaimState::FileSystemResizePending
+                        | ClaimState::PendingMount
+                        | ClaimState::Resized
+                        | ClaimState::Failed(_)
+                )
+            })
+            .map(|c| c.name.clone())
+            .collect();
         let backup = self
             .backup_path
             .as_ref()
