@@ -96,12 +96,14 @@ impl Ctx<'_> {
         };
         match api.replace(&self.name, &dry, &want).await {
             Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 422 => return Ok(false),
+            // 422: this server keeps claim templates immutable. RBAC's 403 (checked
+            // before validation): the Role grants delete and create but not update
+            // (docs/rbac.yaml). Either way the delete and create do the job; any other
+            // refusal (an admission webhook's 403) stops here, before the delete.
+            Err(kube::Error::Api(e)) if e.code == 422 || is_rbac_denial(&e) => return Ok(false),
             Err(e) => {
-                return Err(self.kube.error(
-                    &e,
-                    Target::new("update", "statefulset", Some(&self.name), Some(&self.ns)),
-                ));
+                let t = Target::new("update", "statefulset", Some(&self.name), Some(&self.ns));
+                return Err(self.stopped_with(self.kube.error(&e, t)));
             }
         }
         self.check_stop("before updating the claim template".into())?;
@@ -293,6 +295,12 @@ impl Ctx<'_> {
             ),
         )
     }
+}
+
+/// The authorizer's 403 (`... is forbidden: User "u" cannot update resource
+/// "statefulsets" in API group "apps" ...`), not an admission plugin's.
+fn is_rbac_denial(e: &kube::core::Status) -> bool {
+    e.code == 403 && e.message.contains(" cannot update resource ")
 }
 
 fn owned_by(refs: Option<&[k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference]>, uid: &str) -> bool {
