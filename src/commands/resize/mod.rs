@@ -225,7 +225,7 @@ async fn prepare(
         }
         return Ok(None);
     }
-    preflight(kube, &ns, &args.name, &rows).await?;
+    preflight(kube, &ns, args, &rows).await?;
     for l in report::plan_lines(&args.name, &plan.templates, &rows) {
         crate::errln!("{l}");
     }
@@ -328,8 +328,10 @@ async fn claim_rows(kube: &Kube, ns: &str, b: &Backup) -> Result<Vec<ClaimRow>> 
         .collect())
 }
 
-/// Ask before changing anything: patch claims, delete and create the StatefulSet, watch.
-async fn preflight(kube: &Kube, ns: &str, name: &str, rows: &[ClaimRow]) -> Result<()> {
+/// Ask before changing anything: patch claims, delete and create the StatefulSet, watch
+/// (and with `--restart-pods`, delete pods).
+async fn preflight(kube: &Kube, ns: &str, args: &ResizeArgs, rows: &[ClaimRow]) -> Result<()> {
+    let name = args.name.as_str();
     let mut needs: Vec<Need> = rows
         .iter()
         .filter(|r| !r.state.finished())
@@ -370,6 +372,14 @@ async fn preflight(kube: &Kube, ns: &str, name: &str, rows: &[ClaimRow]) -> Resu
         None,
         "to check the new StatefulSet adopts every pod",
     ));
+    if args.restart_pods {
+        needs.push(Need::new(
+            "delete",
+            "pods",
+            None,
+            "to restart a pod whose volume needs a remount (--restart-pods)",
+        ));
+    }
     let answers = access::review(kube, ns, &needs).await;
     match access::first_denial(&needs, &answers, ns, &kube.endpoint.context, "kubectl-sts-resize") {
         Some(e) => Err(e),
