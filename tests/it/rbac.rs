@@ -310,3 +310,75 @@ async fn rollout_undo_is_refused_before_any_change_then_works_with_its_role() {
     let refused: Vec<_> = sim.requests().all().into_iter().filter(|r| r.status == 403).collect();
     assert!(refused.is_empty(), "{refused:?}");
 }
+
+/// resize asks before it changes anything: under the view roles it is refused with the
+/// verb its role grants, no claim raised, no backup written; with kubectl-sts-resize it
+/// goes through (storage classes listed with cluster-view, the orphan delete and the
+/// create).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resize_is_refused_before_any_change_then_works_with_its_role() {
+    let sim = seeded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let backup_dir = dir.path().display().to_string();
+    let args = [
+        "resize",
+        "web",
+        "--storage",
+        "30Gi",
+        "--yes",
+        "--backup-dir",
+        &backup_dir,
+    ];
+    let api: Api<StatefulSet> = Api::namespaced(sim.client(), NS);
+    let before = api.get("web").await.unwrap();
+    allow(&sim, VIEW);
+    sim.requests().clear();
+    let o = kubectl_sts(&sim, &args).await;
+    let (verb, resource) = forbidden_verb_and_resource(&o);
+    assert_eq!(
+        (verb.as_str(), resource.as_str()),
+        ("patch", "persistentvolumeclaims"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(granted(&["kubectl-sts-resize"]).contains(&(verb, resource)));
+    // --restart-pods deletes pods: asked up front too.
+    let mut restart = args.to_vec();
+    restart.push("--restart-pods");
+    let o = kubectl_sts(&sim, &restart).await;
+    forbidden_verb_and_resource(&o);
+    assert!(stderr(&o).contains("delete pods"), "{}", stderr(&o));
+    assert!(granted(&["kubectl-sts-resize"]).contains(&("delete".into(), "pods".into())));
+    assert_eq!(writes(&sim), Vec::<String>::new());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "a backup was written"
+    );
+
+    let mut roles = VIEW.to_vec();
+    roles.push("kubectl-sts-resize");
+    allow(&sim, &roles);
+    sim.requests().clear();
+    let o = kubectl_sts(&sim, &args).await;
+    o.assert_exit(0);
+    // The one refusal allowed: the server-side dry run of an in-place template update
+    // (the role grants no update; resize then deletes and creates).
+    let refused: Vec<_> = sim
+        .requests()
+        .all()
+        .into_iter()
+        .filter(|r| r.status == 403)
+        .map(|r| {
+            let dry = if r.query.contains("dryRun=All") {
+                " (dry run)"
+            } else {
+                ""
+            };
+            format!("{} {}{dry}", r.verb, r.resource)
+        })
+        .collect();
+    assert_eq!(refused, ["update statefulsets (dry run)"], "{}", stderr(&o));
+    sim.faults().allow_all();
+    assert_ne!(api.get("web").await.unwrap().metadata.uid, before.metadata.uid);
+}
