@@ -21,6 +21,7 @@ mod parse_time;
 mod proptest_model;
 mod rbac;
 mod release;
+mod resize;
 mod rollout;
 mod scale;
 mod status;

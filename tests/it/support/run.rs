@@ -235,6 +235,11 @@ impl Running {
         sigint(&self.child);
     }
 
+    /// SIGKILL: the process dies at once, as in an OOM kill or a lost laptop session.
+    pub fn kill(&mut self) {
+        self.child.start_kill().expect("send SIGKILL");
+    }
+
     /// Wait (bounded) for the exit; the whole stdout and stderr.
     pub async fn finish(self) -> Run {
         let Running {
