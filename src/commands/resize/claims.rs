@@ -169,9 +169,18 @@ impl Ctx<'_> {
             ClaimProgress::Done => ClaimState::Resized,
             ClaimProgress::FileSystemResizePending if leftover => ClaimState::PendingMount,
             ClaimProgress::FileSystemResizePending => {
-                pending_since
-                    .entry(name.clone())
-                    .or_insert_with(tokio::time::Instant::now);
+                // Pending since the condition's own transition (a --resume after the
+                // diagnosis need not wait the patience out again).
+                let pod = crate::model::ordinals::pod_name(&self.name, plan.ordinal);
+                let already = if self.restarted.contains(&pod) {
+                    Duration::ZERO
+                } else {
+                    pending_for(c)
+                };
+                pending_since.entry(name.clone()).or_insert_with(|| {
+                    let now = tokio::time::Instant::now();
+                    now.checked_sub(already).unwrap_or(now)
+                });
                 ClaimState::FileSystemResizePending
             }
             ClaimProgress::Resizing => ClaimState::Resizing,
@@ -296,6 +305,24 @@ impl Ctx<'_> {
             ),
         )
     }
+}
+
+/// How long the claim's `FileSystemResizePending` condition has been True, by its
+/// `lastTransitionTime` (zero when unknown or in the future: clocks differ).
+fn pending_for(c: &PersistentVolumeClaim) -> Duration {
+    let since = c
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .find(|x| x.type_ == "FileSystemResizePending" && x.status == "True")
+        .and_then(|x| x.last_transition_time.as_ref())
+        .map(|t| t.0);
+    since
+        .map(|t| jiff::Timestamp::now().duration_since(t))
+        .and_then(|d| Duration::try_from(d).ok())
+        .unwrap_or_default()
 }
 
 enum Seen {

@@ -81,6 +81,7 @@ pub async fn run(global: &GlobalArgs, args: &ResizeArgs) -> Result<()> {
         let (path, b) = backup::newest(&dir, &ns, &args.name)?;
         crate::errln!("resuming from the backup {}", path.display());
         let claims = claim_rows(&kube, &ns, &b).await?;
+        preflight(&kube, &ns, args, &claims).await?;
         (b, Some(path), claims)
     } else {
         match prepare(&kube, global, args, &dir, style).await? {
@@ -518,8 +519,20 @@ impl Ctx<'_> {
             Ok(()) => (
                 "Resized",
                 format!(
-                    "resized: {} claim(s) at the new size and statefulset \"{}\" re-created with the bigger template; {} pod(s) adopted with no restart{}",
-                    self.claims.iter().filter(|c| c.state.finished()).count(),
+                    "resized: {} claim(s) at the new size{} and statefulset \"{}\" re-created with the bigger template; {} pod(s) adopted with no restart{}",
+                    self.claims
+                        .iter()
+                        .filter(|c| matches!(c.state, ClaimState::Resized | ClaimState::AlreadyDone))
+                        .count(),
+                    match self
+                        .claims
+                        .iter()
+                        .filter(|c| c.state == ClaimState::PendingMount)
+                        .count()
+                    {
+                        0 => String::new(),
+                        n => format!(", {n} leftover(s) grown (their filesystem grows on the next mount)"),
+                    },
                     self.name,
                     self.outcome.adopted_pods.len(),
                     if self.restarted.is_empty() {
