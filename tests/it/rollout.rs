@@ -261,6 +261,12 @@ async fn crash_looping_revision_is_stuck_with_its_cause() {
     assert_eq!(r["stuck"]["reason"], "CrashLoopBackOff");
     assert!(r["stuck"]["message"].as_str().unwrap().contains("exit code 3"), "{r}");
     assert!(r["stuck"]["hint"].as_str().unwrap().contains("Forced rollback"));
+    // What the bad revision changed, from the ControllerRevisions.
+    assert_eq!(
+        r["stuck"]["revisionChange"],
+        "web-2 runs revision 2: annotation sts-sim.dev/crash-loop added, image nginx -> nginx:broken",
+        "{r}"
+    );
     let err = stderr(&out);
     let last = err.lines().last().unwrap();
     assert!(
@@ -268,7 +274,9 @@ async fn crash_looping_revision_is_stuck_with_its_cause() {
         "{err}"
     );
     assert!(
-        last.contains("web-2 (ordinal 2)") && last.contains("kubectl delete pod web-2"),
+        last.contains("web-2 (ordinal 2)")
+            && last.contains("kubectl delete pod web-2")
+            && last.contains("(web-2 runs revision 2: "),
         "{last}"
     );
     // Lower ordinals were never touched.

@@ -265,6 +265,16 @@ fn scalar(v: &Value) -> Option<String> {
     (s.chars().count() <= 60).then_some(s)
 }
 
+/// "web-2 runs revision 4: image nginx:1.25 -> nginx:1.26": what the revision a pod runs
+/// (`to`, a ControllerRevision name) changed against the one it replaces (`from`).
+/// None when either revision is unknown or they are the same.
+pub fn pod_line(pod: &str, revs: &[ControllerRevision], from: &str, to: &str) -> Option<String> {
+    let find = |n: &str| revs.iter().find(|r| r.metadata.name.as_deref() == Some(n));
+    let (a, b) = (find(from)?, find(to)?);
+    let n = b.revision?;
+    (from != to).then(|| format!("{pod} runs revision {n}: {}", summary(&template(a), &template(b))))
+}
+
 // ---------------------------------------------------------------------------------
 // Which two revisions
 // ---------------------------------------------------------------------------------

@@ -195,3 +195,22 @@ fn pick_a_missing_revision_names_the_ones_that_exist() {
     assert!(!e.contains('\n'));
     assert!(pick("web", &[], None).unwrap_err().contains("no ControllerRevisions"));
 }
+
+fn revision(name: &str, n: i64, image: &str) -> ControllerRevision {
+    serde_json::from_value(json!({
+        "metadata": {"name": name}, "revision": n,
+        "data": {"spec": {"template": {"$patch": "replace", "spec": {"containers": [{"name": "nginx", "image": image}]}}}}
+    }))
+    .unwrap()
+}
+
+#[test]
+fn pod_line_says_which_revision_a_pod_runs_and_what_it_changed() {
+    let revs = [revision("web-a", 3, "nginx:1.25"), revision("web-b", 4, "nginx:1.26")];
+    assert_eq!(
+        pod_line("web-2", &revs, "web-a", "web-b").as_deref(),
+        Some("web-2 runs revision 4: image nginx:1.25 -> nginx:1.26")
+    );
+    assert_eq!(pod_line("web-2", &revs, "web-a", "web-a"), None);
+    assert_eq!(pod_line("web-2", &revs, "web-a", "web-gone"), None);
+}
