@@ -147,7 +147,13 @@ async fn follow_and_report(
         revision_change: revision_change(kube, sts, &trace, outcome, revs).await,
     };
     let finished = Timestamp::now();
-    let report = build_report(kube, &trace, outcome, (restart, undo), extra, started, finished);
+    let owner_warnings = match (&restart, &undo) {
+        (Some(r), _) => Some(r.owner_warnings.clone()),
+        (_, Some(u)) => Some(u.owner_warnings.clone()),
+        _ => None,
+    };
+    let mut report = build_report(kube, &trace, outcome, (restart, undo), extra, started, finished);
+    report.owner_warnings = owner_warnings;
     if structured {
         crate::out!("{}", crate::render::structured(&report, global.output)?);
     } else {
