@@ -100,7 +100,11 @@ async fn restart_and_undo_plans_carry_the_owner_warning() {
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(w[0].contains("the restart sticks"), "{}", w[0]);
     assert!(stderr(&o).contains("warning: managed by Helm release web (ns default): the restart sticks"));
-    // A second revision, then the undo's plan: the release re-applies what it reverts.
+    // The restart itself reports it too (revision 2).
+    let o = kubectl_sts(&sim, &["restart", "web", "--yes", "-o", "json"]).await;
+    o.assert_exit(0);
+    assert_eq!(warnings(&json(&o)), w);
+    // A third revision, then the undo's plan: the release re-applies what it reverts.
     let p = json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}]}}}});
     sts_api(&sim)
         .patch("web", &PatchParams::default(), &Patch::Strategic(p))
@@ -113,7 +117,7 @@ async fn restart_and_undo_plans_carry_the_owner_warning() {
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(
         w[0].contains("re-applies the template this undo reverts")
-            && w[0].contains("revert it in the Helm values of release web too (revision 1: nginx=nginx)"),
+            && w[0].contains("revert it in the Helm values of release web too (revision 2: nginx=nginx)"),
         "{}",
         w[0]
     );

@@ -148,9 +148,9 @@ async fn follow_and_report(
     };
     let finished = Timestamp::now();
     let owner_warnings = match (&restart, &undo) {
-        (Some(r), _) => Some(r.owner_warnings.clone()),
-        (_, Some(u)) => Some(u.owner_warnings.clone()),
-        _ => None,
+        (Some(r), _) => r.owner_warnings.clone(),
+        (_, Some(u)) => u.owner_warnings.clone(),
+        _ => Vec::new(),
     };
     let mut report = build_report(kube, &trace, outcome, (restart, undo), extra, started, finished);
     report.owner_warnings = owner_warnings;

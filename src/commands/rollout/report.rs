@@ -44,7 +44,6 @@ pub struct StuckReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_log: Option<crate::gather::LogTail>,
     /// What the revision the pod runs changed: "web-2 runs revision 4: image a -> b".
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub revision_change: Option<String>,
 }
 
@@ -76,8 +75,7 @@ pub struct RolloutReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub undo: Option<Box<UndoInfo>>,
     /// `restart` and `rollout undo`: what Helm, Argo CD or Flux will do to this change.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner_warnings: Option<Vec<String>>,
+    pub owner_warnings: Vec<String>,
     /// Every change observed, oldest first: the same as the live lines.
     pub events: Vec<TraceEvent>,
 }
@@ -171,7 +169,7 @@ pub(super) fn build_report(
         stuck,
         restart,
         undo,
-        owner_warnings: None,
+        owner_warnings: Vec::new(),
         events: trace.events.clone(),
     }
 }
