@@ -306,7 +306,7 @@ pub fn warning(o: &Owner, change: Change) -> Option<String> {
             images.join(", ")
         ),
         Change::Resize { template, size } if w.claim_templates => format!(
-            "{who}: {next} fails with 422 Invalid (volumeClaimTemplates are immutable) until {} has {template} at {size} too",
+            "{who}: {next} fails with 422 Invalid (volumeClaimTemplates are immutable) until {template} is {size} in {} too",
             o.source
         ),
         Change::Restart if o.tool == Tool::FieldManager => {

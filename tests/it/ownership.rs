@@ -192,3 +192,18 @@ async fn no_owner_no_warning() {
     assert!(warnings(&json(&o)).is_empty());
     assert!(!stderr(&o).contains("warning:"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resize_plan_warns_that_the_release_fails_until_its_values_change() {
+    let sim = sim().await;
+    helm_release(&sim).await;
+    let o = kubectl_sts(&sim, &["resize", "web", "--storage", "30Gi", "--dry-run"]).await;
+    o.assert_exit(0);
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "warning: managed by Helm release web (ns default): the next `helm upgrade` fails with 422 Invalid"
+        ) && err.contains("until disk-ssd is 30Gi in the Helm values of release web too"),
+        "{err}"
+    );
+}

@@ -217,7 +217,8 @@ fn warnings_per_change_say_what_to_change_in_the_source() {
     )
     .unwrap();
     assert!(
-        resize.contains("fails with 422 Invalid") && resize.contains("data at 30Gi"),
+        resize.contains("fails with 422 Invalid")
+            && resize.contains("until data is 30Gi in the Helm values of release web too"),
         "{resize}"
     );
     let restart = warning(o, Change::Restart).unwrap();
