@@ -645,6 +645,14 @@ Examples:
   # As JSON
   kubectl sts rollout history web -o json
 
+  # What the rolling-out revision changes in the pod template (unified diff of its YAML)
+  kubectl sts rollout history web --diff
+
+  # What revision 4 changed against revision 3, as changed paths
+  kubectl sts rollout history web --diff 4 -o json
+
+--diff without a revision compares the update revision with the current one while a
+rollout is in flight, else the latest revision with the one before it.
 CHANGE-CAUSE is the kubernetes.io/change-cause annotation the StatefulSet carried when the
 revision was created (<none> without one).";
 
@@ -652,6 +660,9 @@ revision was created (<none> without one).";
 pub struct HistoryArgs {
     /// The StatefulSet whose ControllerRevisions to list
     pub name: String,
+    /// Show the pod-template diff of REVISION against the revision before it (default: the rolling-out one)
+    #[arg(long, value_name = "REVISION", num_args = 0..=1, value_parser = clap::value_parser!(i64).range(1..))]
+    pub diff: Option<Option<i64>>,
 }
 
 #[derive(Debug, Args)]

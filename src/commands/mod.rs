@@ -2,6 +2,7 @@
 
 pub mod completion;
 pub mod orphans;
+pub mod owners;
 pub mod resize;
 pub mod rollout;
 pub mod scale;

@@ -7,6 +7,7 @@ pub mod duration;
 pub mod events;
 pub mod explain;
 pub mod ordinals;
+pub mod ownership;
 pub mod persistence;
 pub mod pods;
 pub mod progress;

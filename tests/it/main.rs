@@ -17,6 +17,7 @@ mod faults_verify;
 mod krew;
 mod layout;
 mod orphans;
+mod ownership;
 mod parse_time;
 mod proptest_model;
 mod rbac;

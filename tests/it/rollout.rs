@@ -261,6 +261,12 @@ async fn crash_looping_revision_is_stuck_with_its_cause() {
     assert_eq!(r["stuck"]["reason"], "CrashLoopBackOff");
     assert!(r["stuck"]["message"].as_str().unwrap().contains("exit code 3"), "{r}");
     assert!(r["stuck"]["hint"].as_str().unwrap().contains("Forced rollback"));
+    // What the bad revision changed, from the ControllerRevisions.
+    assert_eq!(
+        r["stuck"]["revisionChange"],
+        "web-2 runs revision 2: annotation sts-sim.dev/crash-loop added, image nginx -> nginx:broken",
+        "{r}"
+    );
     let err = stderr(&out);
     let last = err.lines().last().unwrap();
     assert!(
@@ -268,7 +274,9 @@ async fn crash_looping_revision_is_stuck_with_its_cause() {
         "{err}"
     );
     assert!(
-        last.contains("web-2 (ordinal 2)") && last.contains("kubectl delete pod web-2"),
+        last.contains("web-2 (ordinal 2)")
+            && last.contains("kubectl delete pod web-2")
+            && last.contains("(web-2 runs revision 2: "),
         "{last}"
     );
     // Lower ordinals were never touched.
@@ -479,6 +487,76 @@ async fn history_lists_revisions_with_images_and_change_cause() {
     );
     assert!(lines[1].starts_with("1 ") && lines[1].contains("<none>"), "{text}");
     assert!(lines[2].starts_with("2 ") && lines[2].contains("upgrade to 1.25") && lines[2].contains("current"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_diff_shows_the_changed_image_between_two_revisions() {
+    let sim = sim().await;
+    let client = create(&sim, 2, "").await;
+    for image in ["nginx:1.25", "nginx:1.26"] {
+        set_image(&client, image).await;
+        wait_sts(&client, NS, "web", settled()).await;
+    }
+    // Default: nothing in flight, so the latest revision (3) against the one before (2).
+    let out = kubectl_sts(&sim, &["rollout", "history", "web", "--diff", "-o", "json"]).await;
+    out.assert_exit(0);
+    let r = json(&out);
+    assert_eq!(r["kind"], "RevisionDiff");
+    assert_eq!((r["from"].clone(), r["to"].clone()), (json!(2), json!(3)), "{r}");
+    assert_eq!(
+        r["changes"],
+        json!([{"path": "spec.containers[nginx].image", "from": "nginx:1.25", "to": "nginx:1.26"}])
+    );
+    assert_eq!(r["summary"], "image nginx:1.25 -> nginx:1.26");
+    // An explicit revision against the one before it, as a unified diff of the YAML.
+    let out = kubectl_sts(&sim, &["rollout", "history", "web", "--diff", "2"]).await;
+    out.assert_exit(0);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("statefulset \"web\": revision 1 (web-") && text.contains("image nginx -> nginx:1.25"),
+        "{text}"
+    );
+    assert!(text.contains("\n-  - image: nginx\n+  - image: nginx:1.25\n"), "{text}");
+    assert!(
+        text.contains("\n--- revision 1 (web-") && text.contains("\n+++ revision 2 (web-"),
+        "{text}"
+    );
+    // A revision that does not exist: usage, one line naming the ones that do.
+    let out = kubectl_sts(&sim, &["rollout", "history", "web", "--diff", "7"]).await;
+    out.assert_exit(2);
+    assert!(
+        one_line_error(&out).contains("no revision 7 (it has 1, 2, 3)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_diff_while_rolling_compares_update_with_current() {
+    let sim = sim().await;
+    let client = create(&sim, 2, "").await;
+    // The new pods never get Ready: the rollout stays in flight (current != update).
+    patch_spec(
+        &client,
+        json!({"template": {"metadata": {"annotations": {"sts-sim.dev/never-ready": "true"}},
+                            "spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}]}}}),
+    )
+    .await;
+    wait_sts(&client, NS, "web", |s: Option<&StatefulSet>| {
+        s.and_then(|s| s.status.as_ref())
+            .is_some_and(|st| st.update_revision.is_some() && st.current_revision != st.update_revision)
+    })
+    .await;
+    let out = kubectl_sts(&sim, &["rollout", "history", "web", "--diff", "-o", "json"]).await;
+    out.assert_exit(0);
+    let r = json(&out);
+    let st = sts_api(&client).get("web").await.unwrap().status.unwrap();
+    assert_eq!(r["fromName"].as_str(), st.current_revision.as_deref(), "{r}");
+    assert_eq!(r["toName"].as_str(), st.update_revision.as_deref(), "{r}");
+    assert_eq!(
+        r["summary"], "annotation sts-sim.dev/never-ready added, image nginx -> nginx:1.25",
+        "{r}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

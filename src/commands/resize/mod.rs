@@ -31,10 +31,12 @@ use kube::api::{Api, ListParams};
 
 use crate::access::{self, Need};
 use crate::cli::{GlobalArgs, ResizeArgs};
+use crate::commands::owners;
 use crate::confirm::confirm;
 use crate::error::{CliError, ErrorKind, Result, Target};
 use crate::gather::{self, api, list_all, selector_string};
 use crate::kubeconfig::Kube;
+use crate::model::ownership::Change;
 use crate::model::resize::{self, Ask};
 use crate::model::statefulset::Facts;
 use crate::render::live::{LiveView, Sink};
@@ -187,6 +189,16 @@ async fn prepare(
         })
         .collect();
     quota_check(kube, &ns, &rows).await?;
+    // Who else writes the StatefulSet: its next run fails (422) until its source has the new size.
+    for t in &plan.templates {
+        owners::announce(
+            &sts,
+            Change::Resize {
+                template: &t.template,
+                size: &t.to,
+            },
+        );
+    }
     let meta = Meta {
         name: args.name.clone(),
         namespace: ns.clone(),

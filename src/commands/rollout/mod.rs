@@ -24,7 +24,7 @@ use crate::error::{CliError, Result, Target};
 use crate::gather::{self, api, list_all, selector_string};
 use crate::kubeconfig::Kube;
 use crate::model::duration::human_duration;
-use crate::model::revisions::{OrdinalState, Trace};
+use crate::model::revisions::{OrdinalState, Trace, diff};
 use crate::model::statefulset::Facts;
 use crate::render::Style;
 use crate::render::live::{LiveEvent, LiveView, Sink};
@@ -144,9 +144,16 @@ async fn follow_and_report(
     let extra = report::StuckExtra {
         log: crash_log(kube, &ns, &trace, outcome).await,
         no_readiness_probe: !has_readiness_probe(sts),
+        revision_change: revision_change(kube, sts, &trace, outcome, revs).await,
     };
     let finished = Timestamp::now();
-    let report = build_report(kube, &trace, outcome, (restart, undo), extra, started, finished);
+    let owner_warnings = match (&restart, &undo) {
+        (Some(r), _) => r.owner_warnings.clone(),
+        (_, Some(u)) => u.owner_warnings.clone(),
+        _ => Vec::new(),
+    };
+    let mut report = build_report(kube, &trace, outcome, (restart, undo), extra, started, finished);
+    report.owner_warnings = owner_warnings;
     if structured {
         crate::out!("{}", crate::render::structured(&report, global.output)?);
     } else {
@@ -214,6 +221,25 @@ async fn crash_log(kube: &Kube, ns: &str, trace: &Trace, outcome: RolloutOutcome
     };
     let container = crate::gather::crashed_container(&pod)?;
     Some(crate::gather::previous_log(kube, ns, &b.pod, &container).await)
+}
+
+/// "web-2 runs revision 4: image a -> b" for the blocking pod of a stuck rollout. The
+/// revisions are listed again: the one the pod runs may be newer than the first list.
+async fn revision_change(
+    kube: &Kube,
+    sts: &StatefulSet,
+    trace: &Trace,
+    outcome: RolloutOutcome,
+    revs: Vec<ControllerRevision>,
+) -> Option<String> {
+    if !matches!(outcome, RolloutOutcome::Stuck | RolloutOutcome::TimedOut) {
+        return None;
+    }
+    let b = trace.blocking()?;
+    let to = b.revision.as_deref()?;
+    let from = b.from_revision.as_deref().or(trace.spec.current_revision.as_deref())?;
+    let revs = revisions_of(kube, sts).await.unwrap_or(revs);
+    diff::pod_line(&b.pod, &revs, from, to)
 }
 
 fn has_readiness_probe(sts: &StatefulSet) -> bool {

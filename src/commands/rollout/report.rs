@@ -43,6 +43,8 @@ pub struct StuckReport {
     /// previous log, or why it could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_log: Option<crate::gather::LogTail>,
+    /// What the revision the pod runs changed: "web-2 runs revision 4: image a -> b".
+    pub revision_change: Option<String>,
 }
 
 /// The `-o json|yaml` report of `rollout` and `restart` (docs/json-schemas.md).
@@ -72,6 +74,8 @@ pub struct RolloutReport {
     /// `rollout undo`: the revision it went back to, the plan, what it deleted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub undo: Option<Box<UndoInfo>>,
+    /// `restart` and `rollout undo`: what Helm, Argo CD or Flux will do to this change.
+    pub owner_warnings: Vec<String>,
     /// Every change observed, oldest first: the same as the live lines.
     pub events: Vec<TraceEvent>,
 }
@@ -81,6 +85,7 @@ pub struct RolloutReport {
 pub(super) struct StuckExtra {
     pub log: Option<crate::gather::LogTail>,
     pub no_readiness_probe: bool,
+    pub revision_change: Option<String>,
 }
 
 pub(super) fn build_report(
@@ -109,6 +114,7 @@ pub(super) fn build_report(
             }),
             hint: trace.forced_rollback_hint(b),
             last_log: None,
+            revision_change: None,
         }
         .with(&extra)
         }),
@@ -163,12 +169,17 @@ pub(super) fn build_report(
         stuck,
         restart,
         undo,
+        owner_warnings: Vec::new(),
         events: trace.events.clone(),
     }
 }
 
 impl StuckReport {
     fn with(mut self, extra: &StuckExtra) -> StuckReport {
+        if let Some(c) = &extra.revision_change {
+            self.message.push_str(&format!(" ({c})"));
+            self.revision_change = Some(c.clone());
+        }
         if let Some(log) = &extra.log {
             self.message.push_str(&log.suffix());
             self.last_log = Some(log.clone());

@@ -9,10 +9,12 @@ use serde::Serialize;
 
 use super::{API_VERSION, Change, follow_and_report, revisions_of};
 use crate::cli::{GlobalArgs, RestartArgs};
+use crate::commands::owners;
 use crate::confirm::confirm;
 use crate::error::{CliError, Result, Target};
 use crate::gather;
 use crate::kubeconfig::Kube;
+use crate::model::ownership;
 use crate::model::revisions::{self, RolloutSpec};
 use crate::render;
 
@@ -26,6 +28,10 @@ pub struct RestartInfo {
     pub patch: serde_json::Value,
     /// The pods the controller will replace, in its order (OnDelete: none by itself).
     pub pods: Vec<String>,
+    /// What Helm, Argo CD, Flux or another field manager does to the restart (the
+    /// report's top-level `ownerWarnings`).
+    #[serde(skip)]
+    pub owner_warnings: Vec<String>,
 }
 
 /// `kubectl sts restart STS`: confirm, patch the template's restartedAt annotation, trace.
@@ -49,6 +55,7 @@ pub async fn restart(global: &GlobalArgs, args: &RestartArgs) -> Result<()> {
         dry_run: args.dry_run,
         patch: patch.clone(),
         pods: pods.clone(),
+        owner_warnings: owners::announce(&sts, ownership::Change::Restart),
     };
     let which = if spec.on_delete() {
         "updateStrategy OnDelete: no pod restarts until you delete it".to_string()
@@ -68,7 +75,7 @@ pub async fn restart(global: &GlobalArgs, args: &RestartArgs) -> Result<()> {
         if render::is_structured(global.output) {
             let out = serde_json::json!({"apiVersion": API_VERSION, "kind": "Restart",
                 "metadata": {"name": args.name, "namespace": ns, "context": kube.endpoint.context},
-                "restart": info});
+                "ownerWarnings": info.owner_warnings, "restart": info});
             crate::out!("{}", render::structured(&out, global.output)?);
         } else {
             crate::outln!("dry run: would {action}");

@@ -27,10 +27,12 @@ use serde::Serialize;
 use super::{API_VERSION, Change, follow_and_report, revisions_of};
 use crate::access::{self, Need};
 use crate::cli::{GlobalArgs, UndoArgs};
+use crate::commands::owners;
 use crate::confirm::confirm;
 use crate::error::{CliError, ErrorKind, Result, Target};
 use crate::gather::{self, api, list_all, selector_string};
 use crate::kubeconfig::Kube;
+use crate::model::ownership;
 use crate::model::pods;
 use crate::model::undo::{self, PodAction, PodPlan};
 use crate::render;
@@ -48,6 +50,10 @@ pub struct UndoInfo {
     pub deleted: Vec<String>,
     /// Planned deletes not sent, and why (it became Ready, or was replaced meanwhile).
     pub skipped: Vec<Skipped>,
+    /// What Helm, Argo CD, Flux or another field manager does to the undo (the
+    /// report's top-level `ownerWarnings`).
+    #[serde(skip)]
+    pub owner_warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,16 +134,18 @@ pub async fn undo(global: &GlobalArgs, args: &UndoArgs) -> Result<()> {
         dry_run: args.dry_run,
         deleted: Vec::new(),
         skipped: Vec::new(),
+        owner_warnings: Vec::new(),
         target,
         plan,
     };
     if args.dry_run {
-        return print_dry_run(global, &kube, &ns, &args.name, &info);
+        return print_dry_run(global, &kube, &ns, &args.name, &mut info, &sts);
     }
     preflight(&kube, &ns, &args.name, &info).await?;
     for l in plan_lines(&args.name, &info) {
         crate::errln!("{l}");
     }
+    info.owner_warnings = announce_undo(&sts, &info);
     let deletes: Vec<&str> = info.plan.deletes().map(|s| s.pod.as_str()).collect();
     let action = format!(
         "undo statefulset \"{}\" to revision {} in namespace \"{ns}\" (context \"{}\"){}",
@@ -215,19 +223,40 @@ pub async fn undo(global: &GlobalArgs, args: &UndoArgs) -> Result<()> {
 }
 
 /// `--dry-run`: the plan as JSON/YAML or lines; nothing is changed.
-fn print_dry_run(global: &GlobalArgs, kube: &Kube, ns: &str, name: &str, info: &UndoInfo) -> Result<()> {
+fn print_dry_run(
+    global: &GlobalArgs,
+    kube: &Kube,
+    ns: &str,
+    name: &str,
+    info: &mut UndoInfo,
+    sts: &StatefulSet,
+) -> Result<()> {
     if render::is_structured(global.output) {
+        info.owner_warnings = announce_undo(sts, info);
         let out = serde_json::json!({"apiVersion": API_VERSION, "kind": "RolloutUndo",
             "metadata": {"name": name, "namespace": ns, "context": kube.endpoint.context},
-            "undo": info});
+            "ownerWarnings": info.owner_warnings, "undo": info});
         crate::out!("{}", render::structured(&out, global.output)?);
     } else {
         for l in plan_lines(name, info) {
             crate::outln!("{l}");
         }
+        announce_undo(sts, info);
         crate::outln!("dry run: nothing was changed");
     }
     Ok(())
+}
+
+/// The owners' warnings for reverting to the target revision (stderr, after the plan).
+fn announce_undo(sts: &StatefulSet, info: &UndoInfo) -> Vec<String> {
+    let t = &info.target;
+    owners::announce(
+        sts,
+        ownership::Change::Undo {
+            revision: t.revision,
+            images: &t.images,
+        },
+    )
 }
 
 /// Ask before changing anything: patch the StatefulSet, delete the planned pods, watch.

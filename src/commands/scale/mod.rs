@@ -27,10 +27,12 @@ use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::{Api, ListParams};
 
 use crate::cli::{DryRun, GlobalArgs, ScaleArgs};
+use crate::commands::owners;
 use crate::confirm::confirm;
 use crate::error::{CliError, Result, Target};
 use crate::gather::{self, api, list_all, selector_string};
 use crate::kubeconfig::Kube;
+use crate::model::ownership::Change;
 use crate::model::progress::{self, Progress};
 use crate::model::statefulset::Facts;
 use crate::render::Style;
@@ -88,6 +90,8 @@ pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<()> {
     let world = snap.world();
     let plan = progress::plan(&facts, to, &world.pvcs);
 
+    // Who else writes it, and what they will do to this scale: said, never refused.
+    let owner_warnings = owners::announce(snap.sts.as_ref().unwrap_or(&sts), Change::Scale { replicas: to });
     let title = format!("{}/{} {} -> {}", ns, facts.name, facts.replicas, to);
     let changing = (plan.adding.len() + plan.removing.len()) as u64;
     let live = LiveView::open(Sink::beside_report(structured), wait, style).with_overall(&title, changing);
@@ -135,6 +139,7 @@ pub async fn run(global: &GlobalArgs, args: &ScaleArgs) -> Result<()> {
     if wait {
         report::explain_ordinals(&mut report, &progress, &snap, args.explain.detail());
     }
+    report.owner_warnings = owner_warnings;
     if structured {
         crate::out!("{}", crate::render::structured(&report, global.output)?);
     } else {

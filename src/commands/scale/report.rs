@@ -44,6 +44,8 @@ pub struct ScaleReport {
     pub order_violations: Vec<Violation>,
     /// Watch health: errors retried and re-lists after `410 Gone`.
     pub watch: WatchStats,
+    /// What Helm, Argo CD, Flux or another field manager will do to this scale.
+    pub owner_warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -196,6 +198,7 @@ pub(super) fn build_report(
             outages: snap.connection.outages,
             down_seconds: (snap.connection.down_for.as_secs_f64() * 1000.0).round() / 1000.0,
         },
+        owner_warnings: Vec::new(),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::gather::{self, api, list_all, selector_string};
 use crate::kubeconfig::Kube;
 use crate::model::drift::{self, Drift, DriftSummary};
 use crate::model::ordinals::{claim_name, pod_name, pod_ordinal};
+use crate::model::ownership::{self, Owner};
 use crate::model::pods;
 use crate::model::statefulset::{Facts, RetentionPolicy};
 use crate::render::Style;
@@ -48,6 +49,8 @@ pub struct StatusReport {
     pub pvc_retention_policy: RetentionPolicy,
     pub current_revision: Option<String>,
     pub update_revision: Option<String>,
+    /// Helm, Argo CD, Flux or other field managers that also write this StatefulSet.
+    pub managed_by: Vec<Owner>,
     /// One entry per ordinal in range, then any pod still present outside it.
     pub pods: Vec<OrdinalStatus>,
     /// Claims that differ from their template, and what the next scale-out creates.
@@ -174,6 +177,7 @@ pub fn build(sts: &StatefulSet, pods_in: &[Pod], pvcs: &[PersistentVolumeClaim],
         pvc_retention_policy: f.retention.clone(),
         current_revision: f.current_revision.clone(),
         update_revision: f.update_revision.clone(),
+        managed_by: ownership::detect(sts),
         pods: rows,
         drift,
     }

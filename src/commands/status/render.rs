@@ -5,6 +5,7 @@ use comfy_table::Cell;
 use super::{ClaimStatus, StatusReport, Summary};
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::model::duration::human_duration;
+use crate::model::ownership;
 use crate::render::{self, Style, Tone};
 
 fn state_tone(state: &str) -> Tone {
@@ -122,6 +123,10 @@ fn header(r: &StatusReport, style: Style) -> String {
             ),
             Tone::Warn,
         );
+    }
+    if !r.managed_by.is_empty() {
+        let owners: Vec<String> = r.managed_by.iter().map(ownership::describe).collect();
+        out += &style.paint(&format!("Managed by:    {}\n", owners.join("; ")), Tone::Warn);
     }
     if r.observed_generation.is_none_or(|o| o < r.generation) {
         out += &style.paint(

@@ -26,6 +26,7 @@
 //! Progress = some ordinal reached a later stage than ever before; a rollout with no
 //! progress for the progress deadline is stuck.
 
+pub mod diff;
 mod helpers;
 mod history;
 mod spec;

@@ -385,3 +385,91 @@ async fn wait_for_request(sim: &Sim, verb: &str, resource: &str) {
         tick.tick().await;
     }
 }
+
+/// metadata.managedFields as real kubectl's writes leave them (the managers of the
+/// reference capture obj-statefulset-web-after-rollout.json), and server-side apply:
+/// a field another manager changed is a conflict until `--force-conflicts`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_fields_follow_kubectl_writes_and_server_side_apply() {
+    let Some(bin) = kubectl_or_skip() else { return };
+    let sim = start_sim().await;
+    let k = Kubectl {
+        bin,
+        kubeconfig: sim.kubeconfig_path(),
+    };
+    k.ok(&["create", "-f", MANIFEST]).await;
+    k.ok(&["scale", "sts", "web", "--replicas=3"]).await;
+    k.ok(&["set", "image", "sts/web", "nginx=nginx:1.25"]).await;
+    let managers = |out: &str| -> Vec<(String, String, String)> {
+        let v: serde_json::Value = serde_json::from_str(out).expect("JSON");
+        v["metadata"]["managedFields"]
+            .as_array()
+            .expect("managedFields")
+            .iter()
+            .map(|e| {
+                let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
+                (s("manager"), s("operation"), s("subresource"))
+            })
+            .collect()
+    };
+    let out = k
+        .ok(&["get", "sts", "web", "-o", "json", "--show-managed-fields"])
+        .await;
+    let m = managers(&out);
+    // kubectl scale sends no fieldManager: the User-Agent's `kubectl` on the scale subresource.
+    for want in [
+        ("kubectl", "Update", "scale"),
+        ("kubectl-create", "Update", ""),
+        ("kubectl-set", "Update", ""),
+    ] {
+        let want = (want.0.to_string(), want.1.to_string(), want.2.to_string());
+        assert!(m.contains(&want), "{want:?} in {m:?}");
+    }
+    // kubectl hides them unless asked.
+    assert!(
+        !k.ok(&["get", "sts", "web", "-o", "json"])
+            .await
+            .contains("managedFields")
+    );
+    // Server-side apply of replicas 2 as "flux": the scale owns replicas (it changed it).
+    let applied = std::env::temp_dir().join(format!("sts-sim-ssa-{}.yaml", std::process::id()));
+    std::fs::write(
+        &applied,
+        std::fs::read_to_string(MANIFEST)
+            .unwrap()
+            .replace("replicas: 2", "replicas: 1"),
+    )
+    .unwrap();
+    let path = applied.to_str().unwrap();
+    let o = k
+        .run(&["apply", "--server-side", "--field-manager=flux", "-f", path])
+        .await;
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    assert!(
+        o.stderr.contains("Apply failed with 2 conflicts: conflicts with \"kubectl\" with subresource \"scale\" using apps/v1:\n- .spec.replicas\n")
+            && o.stderr.contains("conflicts with \"kubectl-set\" using apps/v1:\n- .spec.template.spec.containers[name=\"nginx\"].image"),
+        "{}",
+        o.stderr
+    );
+    let out = k
+        .ok(&[
+            "apply",
+            "--server-side",
+            "--field-manager=flux",
+            "--force-conflicts",
+            "-f",
+            path,
+        ])
+        .await;
+    assert!(out.contains("statefulset.apps/web serverside-applied"), "{out}");
+    let got = k
+        .ok(&["get", "sts", "web", "-o", "json", "--show-managed-fields"])
+        .await;
+    assert!(
+        managers(&got).contains(&("flux".into(), "Apply".into(), String::new())),
+        "{got}"
+    );
+    assert!(got.contains("\"replicas\": 1"), "{got}");
+    let _ = std::fs::remove_file(&applied);
+    sim.shutdown().await;
+}

@@ -9,6 +9,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::defaults;
+use super::managed::{self, Write};
 use super::patch;
 use super::request::ReqInfo;
 use super::selectors::{FieldSelector, LabelSelector};
@@ -204,10 +205,8 @@ pub fn create(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>, body: 
     reset_status_on_create(res, &mut obj);
     defaults::apply(res, &mut obj);
     defaults::validate(res, &obj)?;
-    if res.plural == "persistentvolumeclaims" {
-        obj["metadata"]["namespace"] = json!(ns);
-        crate::controllers::quota::admit(&ctx.store, None, &obj)?;
-    }
+    admit_new(ctx, res, &ns, &mut obj)?;
+    managed::record_update(&writer(info, q), None, &mut obj);
     if dry_run(q) {
         obj["kind"] = json!(res.kind);
         obj["apiVersion"] = json!(res.api_version());
@@ -221,6 +220,15 @@ pub fn create(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>, body: 
     Ok((201, (*out).clone()))
 }
 
+/// Admission of a new object: a claim must fit the namespace's ResourceQuotas.
+fn admit_new(ctx: &Context, res: &Resource, ns: &str, obj: &mut Value) -> Result<(), ApiError> {
+    if res.plural == "persistentvolumeclaims" {
+        obj["metadata"]["namespace"] = json!(ns);
+        crate::controllers::quota::admit(&ctx.store, None, obj)?;
+    }
+    Ok(())
+}
+
 /// Prepare a main-resource write: defaults, validation, and the status kept from the
 /// stored object for kinds that have a status subresource.
 fn prepare_update(ctx: &Context, res: &Resource, name: &str, new: &mut Value, old: &Value) -> Result<(), ApiError> {
@@ -231,9 +239,6 @@ fn prepare_update(ctx: &Context, res: &Resource, name: &str, new: &mut Value, ol
         )));
     }
     new["metadata"]["name"] = json!(name);
-    if let Some(m) = new["metadata"].as_object_mut() {
-        m.remove("managedFields");
-    }
     if res.subresources.contains(&"status") && res.plural != "namespaces" {
         defaults::keep_status(new, old);
     }
@@ -253,6 +258,7 @@ pub fn update(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>, body: 
     } else {
         prepare_update(ctx, res, &name, &mut obj, &old)?;
     }
+    managed::record_update(&writer(info, q), Some(&old), &mut obj);
     if dry_run(q) {
         return Ok((200, obj));
     }
@@ -265,6 +271,14 @@ pub fn update(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>, body: 
 pub fn patch(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>, ct: &str, body: &[u8]) -> ApiResult {
     let res = info.res;
     let name = info.name.clone().unwrap_or_default();
+    if patch::is_apply(ct) {
+        return apply(ctx, info, q, body);
+    }
+    if q.contains_key("force") {
+        return Err(patch_options_invalid(
+            "force: Forbidden: may not be specified for non-apply patch",
+        ));
+    }
     for _ in 0..5 {
         let old = get_obj(ctx, info)?;
         let mut new = patch::apply(ct, &old, body)?;
@@ -277,11 +291,92 @@ pub fn patch(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>, ct: &st
         } else {
             prepare_update(ctx, res, &name, &mut new, &old)?;
         }
+        managed::record_update(&writer(info, q), Some(&old), &mut new);
         if dry_run(q) {
             return Ok((200, new));
         }
         match ctx.store.update(&key(info), new) {
             Err(e) if e.code == 409 && !pinned => continue,
+            r => return r.map(|o| (200, (*o).clone())),
+        }
+    }
+    Err(ApiError::conflict(
+        res,
+        &name,
+        "the object has been modified; please apply your changes to the latest version and try again",
+    ))
+}
+
+/// Who writes: the request's field manager and subresource.
+fn writer<'a>(info: &'a ReqInfo, q: &HashMap<String, String>) -> Write<'a> {
+    Write {
+        res: info.res,
+        manager: managed::manager_of(q, &info.user_agent),
+        subresource: info.subresource.as_deref(),
+    }
+}
+
+fn patch_options_invalid(why: &str) -> ApiError {
+    ApiError::new(
+        422,
+        "Invalid",
+        format!("PatchOptions.meta.k8s.io \"\" is invalid: {why}"),
+    )
+}
+
+/// Server-side apply (`application/apply-patch+yaml`): merge the configuration into the
+/// live object (or create it), then record ownership, refusing conflicts unless
+/// `force=true` (k8s.io/apiserver handlers/patch.go `applyPatcher`).
+fn apply(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>, body: &[u8]) -> ApiResult {
+    let res = info.res;
+    let name = info.name.clone().unwrap_or_default();
+    if q.get("fieldManager").is_none_or(|m| m.is_empty()) {
+        return Err(patch_options_invalid(
+            "fieldManager: Required value: is required for apply patch",
+        ));
+    }
+    let config = parse_body(body)?;
+    if config["kind"].as_str().is_none_or(str::is_empty) {
+        return Err(ApiError::bad_request(format!(
+            "Object 'Kind' is missing in '{}'",
+            String::from_utf8_lossy(body).trim()
+        )));
+    }
+    check_kind(res, &config)?;
+    let force = q.get("force").is_some_and(|f| f == "true");
+    let w = writer(info, q);
+    for _ in 0..5 {
+        let live = ctx.store.get(&key(info));
+        let mut new = managed::apply_merge(&w, live.as_deref(), &config);
+        new["metadata"]["name"] = json!(name);
+        let Some(old) = live else {
+            if res.namespaced && !namespace_exists(ctx, &ns_of(info)) {
+                return Err(ApiError::not_found(
+                    resources::by_plural("namespaces").expect("namespaces"),
+                    &ns_of(info),
+                ));
+            }
+            reset_status_on_create(res, &mut new);
+            defaults::apply(res, &mut new);
+            defaults::validate(res, &new)?;
+            admit_new(ctx, res, &ns_of(info), &mut new)?;
+            managed::record_apply(&w, None, &mut new, &config, force)?;
+            if dry_run(q) {
+                return Ok((201, new));
+            }
+            return ctx
+                .store
+                .create(&ns_of(info), res.plural, new)
+                .map(|o| (201, (*o).clone()));
+        };
+        new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
+        prepare_update(ctx, res, &name, &mut new, &old)?;
+        managed::record_apply(&w, Some(&old), &mut new, &config, force)?;
+        if dry_run(q) {
+            return Ok((200, new));
+        }
+        match ctx.store.update(&key(info), new) {
+            Err(e) if e.code == 409 => continue,
             r => return r.map(|o| (200, (*o).clone())),
         }
     }

@@ -5,8 +5,10 @@
 pub mod access;
 pub mod defaults;
 pub mod discovery;
+pub mod fieldset;
 pub mod handlers;
 pub mod logs;
+pub mod managed;
 pub mod openapi;
 pub mod patch;
 pub mod request;
@@ -107,7 +109,10 @@ async fn api(State(st): State<Arc<ApiState>>, req: Request) -> Response {
     let path = req.uri().path().to_string();
     let raw_query = req.uri().query().unwrap_or("").to_string();
     let q = request::query_map(Some(&raw_query));
-    let info = request::parse(&method, &path, &q);
+    let info = request::parse(&method, &path, &q).map(|mut i| {
+        i.user_agent = header_str(req.headers(), header::USER_AGENT).to_string();
+        i
+    });
     let ssar = method == Method::POST && path.trim_end_matches('/') == access::PATH;
     let (verb, resource, ns, name) = match &info {
         _ if ssar => (

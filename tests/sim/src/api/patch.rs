@@ -14,6 +14,11 @@ pub const STRATEGIC: &str = "application/strategic-merge-patch+json";
 pub const JSON: &str = "application/json-patch+json";
 pub const APPLY: &str = "application/apply-patch+yaml";
 
+/// Server-side apply, which `crate::api::handlers` handles itself.
+pub fn is_apply(content_type: &str) -> bool {
+    content_type.split(';').next().unwrap_or("").trim() == APPLY
+}
+
 /// Apply a patch of the given content type to `target` (whole object).
 pub fn apply(content_type: &str, target: &Value, body: &[u8]) -> Result<Value, ApiError> {
     let ct = content_type.split(';').next().unwrap_or("").trim();
@@ -48,7 +53,7 @@ pub fn apply(content_type: &str, target: &Value, body: &[u8]) -> Result<Value, A
                 415,
                 "UnsupportedMediaType",
                 format!(
-                    "the body of the request was in an unknown format - accepted media types include: {MERGE}, {STRATEGIC}, {JSON}"
+                    "the body of the request was in an unknown format - accepted media types include: {JSON}, {MERGE}, {STRATEGIC}, {APPLY}"
                 ),
             ));
         }

@@ -15,6 +15,8 @@ pub struct ReqInfo {
     pub name: Option<String>,
     pub subresource: Option<String>,
     pub verb: &'static str,
+    /// The User-Agent header: the default field manager (`crate::api::managed`).
+    pub user_agent: String,
 }
 
 impl ReqInfo {
@@ -110,5 +112,6 @@ pub fn parse(method: &Method, path: &str, query: &HashMap<String, String>) -> Op
         name,
         subresource: sub,
         verb,
+        user_agent: String::new(),
     })
 }

@@ -92,6 +92,12 @@ pub fn scale(
     }
     let mut new = (*sts).clone();
     new["spec"]["replicas"] = json!(n);
+    let w = super::managed::Write {
+        res: info.res,
+        manager: super::managed::manager_of(q, &info.user_agent),
+        subresource: Some("scale"),
+    };
+    super::managed::record_update(&w, Some(&sts), &mut new);
     if q.get("dryRun").is_some_and(|d| d == "All") {
         return Ok((200, scale_of(&new)));
     }
