@@ -207,3 +207,13 @@ async fn resize_plan_warns_that_the_release_fails_until_its_values_change() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resize_records_the_owner_warning_in_json() {
+    let sim = sim().await;
+    helm_release(&sim).await;
+    let o = kubectl_sts(&sim, &["resize", "web", "--storage", "30Gi", "--dry-run", "-o", "json"]).await;
+    o.assert_exit(0);
+    let w = json(&o)["ownerWarnings"].to_string();
+    assert!(w.contains("Helm release web") && w.contains("422"), "{w}");
+}

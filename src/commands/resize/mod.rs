@@ -190,15 +190,7 @@ async fn prepare(
         .collect();
     quota_check(kube, &ns, &rows).await?;
     // Who else writes the StatefulSet: its next run fails (422) until its source has the new size.
-    for t in &plan.templates {
-        owners::announce(
-            &sts,
-            Change::Resize {
-                template: &t.template,
-                size: &t.to,
-            },
-        );
-    }
+    let owner_warnings = announce_owners(&sts, &plan.templates);
     let meta = Meta {
         name: args.name.clone(),
         namespace: ns.clone(),
@@ -227,6 +219,7 @@ async fn prepare(
             stateful_set: StsOutcome::default(),
             restarted_pods: Vec::new(),
             resume: None,
+            owner_warnings,
         };
         if render::is_structured(global.output) {
             crate::out!("{}", render::structured(&r, global.output)?);
@@ -278,6 +271,22 @@ async fn prepare(
     let path = backup::write(dir, &b)?;
     crate::errln!("backed up statefulset \"{}\" to {}", args.name, path.display());
     Ok(Some((b, Some(path), rows)))
+}
+
+/// Warn (stderr) about every other writer of the StatefulSet, per resized template.
+fn announce_owners(sts: &k8s_openapi::api::apps::v1::StatefulSet, templates: &[resize::TemplateChange]) -> Vec<String> {
+    templates
+        .iter()
+        .flat_map(|t| {
+            owners::announce(
+                sts,
+                Change::Resize {
+                    template: &t.template,
+                    size: &t.to,
+                },
+            )
+        })
+        .collect()
 }
 
 /// Refuse (exit 2) when a ResourceQuota obviously cannot hold the growth. A quota list
@@ -576,6 +585,19 @@ impl Ctx<'_> {
             stateful_set: self.outcome.clone(),
             restarted_pods: self.restarted.clone(),
             resume: (result.is_err() && self.stage != Stage::Nothing).then(|| self.resume_command()),
+            owner_warnings: b
+                .changes()
+                .iter()
+                .flat_map(|t| {
+                    crate::model::ownership::warnings(
+                        &crate::model::ownership::detect(&b.stateful_set),
+                        Change::Resize {
+                            template: &t.template,
+                            size: &t.to,
+                        },
+                    )
+                })
+                .collect(),
         }
     }
 }

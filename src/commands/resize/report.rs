@@ -117,6 +117,9 @@ pub struct ResizeReport {
     pub restarted_pods: Vec<String>,
     /// The command that finishes an interrupted or failed resize.
     pub resume: Option<String>,
+    /// What Helm, Argo CD, Flux or another field manager will do next: their next run
+    /// fails (immutable claim template, 422) until their source has the new size.
+    pub owner_warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
