@@ -239,6 +239,9 @@ pub struct LastMounted {
     pub pod: String,
     /// When the controller deleted that pod (from its `SuccessfulDelete` event).
     pub pod_deleted_at: Option<String>,
+    /// When the server's `Unused` condition on the claim turned True (newer
+    /// Kubernetes): unused since then, whatever the events say.
+    pub unused_since: Option<String>,
     /// The node: the claim's `volume.kubernetes.io/selected-node` annotation, else the
     /// PV's node affinity.
     pub node: Option<String>,
@@ -718,6 +721,7 @@ fn last_mounted(
             .flatten()
             .map(str::to_string),
         pod,
+        unused_since: c.facts.unused_since.clone(),
         node: c.selected_node.clone().or_else(|| pv.and_then(|v| v.node.clone())),
     }
 }

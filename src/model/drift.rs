@@ -75,6 +75,8 @@ pub struct ClaimFacts {
     pub resizing: Option<&'static str>,
     /// No pod uses it (a scaled-in leftover): a later scale-out reuses it as it is.
     pub leftover: bool,
+    /// When the server's `Unused` condition (newer Kubernetes) turned True.
+    pub unused_since: Option<String>,
 }
 
 impl ClaimFacts {
@@ -102,6 +104,11 @@ impl ClaimFacts {
                 None
             },
             leftover: false,
+            unused_since: conds
+                .iter()
+                .find(|x| x.type_ == "Unused" && x.status == "True")
+                .and_then(|x| x.last_transition_time.as_ref())
+                .map(|t| t.0.to_string()),
         }
     }
 }

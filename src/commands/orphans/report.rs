@@ -245,7 +245,8 @@ pub(super) fn reason_text(e: &ClaimEntry) -> String {
 pub(super) fn last_mounted_text(l: Option<&LastMounted>, now: jiff::Timestamp) -> String {
     let Some(l) = l else { return "<unknown>".into() };
     let mut s = format!("pod {}", l.pod);
-    if let Some(at) = &l.pod_deleted_at {
+    // The server's Unused condition, where it is set, is the better clock.
+    if let Some(at) = l.unused_since.as_ref().or(l.pod_deleted_at.as_ref()) {
         match at.parse::<jiff::Timestamp>() {
             Ok(t) => {
                 let secs = now.duration_since(t).as_secs().max(0) as u64;

@@ -435,3 +435,26 @@ fn a_leftover_smaller_than_its_template_is_drift() {
         "in-range claims are status's business"
     );
 }
+
+#[test]
+fn the_servers_unused_condition_dates_a_leftover() {
+    let pvc: k8s_openapi::api::core::v1::PersistentVolumeClaim = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "disk-ssd-web-1"},
+        "status": {"phase": "Bound", "conditions": [
+            {"type": "Unused", "status": "True", "lastTransitionTime": "2026-11-30T10:00:00Z"}]}
+    }))
+    .unwrap();
+    let mut c = claim("disk-ssd-web-1");
+    c.facts = crate::model::drift::ClaimFacts::of(&pvc);
+    let inv = Inventory {
+        sets: vec![set("web", &["disk-ssd"], 0, 1, "Retain", "Retain")],
+        claims: vec![c],
+        pods: vec![],
+        volumes: None,
+        events: vec![],
+    };
+    let fs = classify(&inv);
+    let l = fs[0].last_mounted.as_ref().unwrap();
+    assert_eq!(l.unused_since.as_deref(), Some("2026-11-30T10:00:00Z"));
+    assert_eq!(l.pod_deleted_at, None);
+}
