@@ -160,20 +160,7 @@ async fn prepare(
         claims: args.claim.clone(),
     };
     let changes = resize::targets(&sts, &ask).map_err(CliError::usage)?;
-    let pvcs = list_all(
-        kube,
-        api::<PersistentVolumeClaim>(kube, Some(&ns)),
-        ListParams::default(),
-        Target::new("list", "persistentvolumeclaim", None, Some(&ns)),
-    )
-    .await?;
-    let classes = list_all(
-        kube,
-        Api::<StorageClass>::all(kube.client.clone()),
-        ListParams::default(),
-        Target::new("list", "storageclass", None, None),
-    )
-    .await?;
+    let (pvcs, classes) = claims_and_classes(kube, &ns).await?;
     let plan = resize::plan(&sts, changes, &pvcs, &classes).map_err(CliError::usage)?;
     let rows: Vec<ClaimRow> = plan
         .claims
@@ -317,22 +304,26 @@ async fn quota_check(kube: &Kube, ns: &str, rows: &[ClaimRow]) -> Result<()> {
     }
 }
 
-/// The claims of the backup's templates as they are now.
-async fn claim_rows(kube: &Kube, ns: &str, b: &Backup) -> Result<Vec<ClaimRow>> {
+/// The namespace's claims and the cluster's StorageClasses, listed together.
+async fn claims_and_classes(kube: &Kube, ns: &str) -> Result<(Vec<PersistentVolumeClaim>, Vec<StorageClass>)> {
     let pvcs = list_all(
         kube,
         api::<PersistentVolumeClaim>(kube, Some(ns)),
         ListParams::default(),
         Target::new("list", "persistentvolumeclaim", None, Some(ns)),
-    )
-    .await?;
+    );
     let classes = list_all(
         kube,
         Api::<StorageClass>::all(kube.client.clone()),
         ListParams::default(),
         Target::new("list", "storageclass", None, None),
-    )
-    .await?;
+    );
+    futures::try_join!(pvcs, classes)
+}
+
+/// The claims of the backup's templates as they are now.
+async fn claim_rows(kube: &Kube, ns: &str, b: &Backup) -> Result<Vec<ClaimRow>> {
+    let (pvcs, classes) = claims_and_classes(kube, ns).await?;
     let changes = b.changes();
     let plan = resize::plan(&b.stateful_set, changes.clone(), &pvcs, &classes).map_err(CliError::usage)?;
     Ok(plan

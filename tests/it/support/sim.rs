@@ -130,13 +130,7 @@ pub fn sts_manifest(
     templates: &[&str],
     annotations: serde_json::Value,
 ) -> String {
-    let claims: Vec<serde_json::Value> = templates
-        .iter()
-        .map(|t| {
-            serde_json::json!({"metadata":{"name":t},"spec":{"accessModes":["ReadWriteOnce"],
-                "storageClassName":SEED_STORAGE_CLASS,"resources":{"requests":{"storage":"1Gi"}}}})
-        })
-        .collect();
+    let claims = claim_templates(templates);
     let mut spec = serde_json::json!({
         "selector":{"matchLabels":{"app":name}},
         "serviceName":name,
@@ -153,6 +147,17 @@ pub fn sts_manifest(
     .unwrap()
 }
 
+/// 1Gi ReadWriteOnce claim templates of the seed's class.
+fn claim_templates(templates: &[&str]) -> Vec<serde_json::Value> {
+    templates
+        .iter()
+        .map(|t| {
+            serde_json::json!({"metadata":{"name":t},"spec":{"accessModes":["ReadWriteOnce"],
+                "storageClassName":SEED_STORAGE_CLASS,"resources":{"requests":{"storage":"1Gi"}}}})
+        })
+        .collect()
+}
+
 /// One replica of `name`, OnDelete (a template change reaches only a replacement pod),
 /// with claim templates `templates` of the seed's class.
 pub fn on_delete_manifest(
@@ -161,13 +166,7 @@ pub fn on_delete_manifest(
     templates: &[&str],
     ann: serde_json::Value,
 ) -> String {
-    let claims: Vec<serde_json::Value> = templates
-        .iter()
-        .map(|t| {
-            serde_json::json!({"metadata":{"name":t},"spec":{"accessModes":["ReadWriteOnce"],
-                "storageClassName":SEED_STORAGE_CLASS,"resources":{"requests":{"storage":"1Gi"}}}})
-        })
-        .collect();
+    let claims = claim_templates(templates);
     serde_json::to_string(
         &serde_json::json!({"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":name},"spec":{
             "selector":{"matchLabels":{"app":name}},
