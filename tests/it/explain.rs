@@ -293,3 +293,41 @@ async fn a_stuck_rollout_names_the_open_phase() {
         .unwrap_or_else(|| panic!("{out}"));
     assert!(line.contains("so far: the image cannot be pulled"), "{line}");
 }
+
+/// OrderedReady: an ordinal waits for its predecessor to be Ready; its open `creating`
+/// phase says so (the controller, not the cluster, is what it waits on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scale_up_names_the_predecessor_an_ordinal_waits_for() {
+    let sim = with_fault_on_replacement("ord", None, Some((annotations::NEVER_READY, "true"))).await;
+    let o = kubectl_sts(
+        &sim,
+        &[
+            "scale",
+            "ord",
+            "--replicas",
+            "3",
+            "--yes",
+            "--timeout",
+            "3s",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    o.assert_exit(4);
+    let r = json(&o);
+    let third = r["ordinals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["pod"] == "ord-2")
+        .unwrap();
+    let creating = &third["phases"][0];
+    assert_eq!(
+        (creating["name"].as_str(), creating["done"].as_bool()),
+        (Some("creating"), Some(false)),
+        "{r:#}"
+    );
+    let why = creating["explanation"].as_str().unwrap();
+    assert!(why.contains("ord-1"), "names the predecessor: {why}");
+}

@@ -213,12 +213,22 @@ pub(super) fn explain_ordinals(report: &mut ScaleReport, progress: &Progress, sn
         min_ready_seconds: progress.min_ready_seconds,
         detail,
     };
-    let blocking = progress.blocking().map(|r| r.ordinal);
+    let blocking = progress.blocking().map(|r| (r.ordinal, r.pod.clone()));
     for o in &mut report.ordinals {
         let Some(view) = progress.transition_of(o.row.ordinal) else {
             continue;
         };
-        let wait = (blocking == Some(o.row.ordinal) && view.marks.created.is_none()).then(|| progress.waiting_for());
+        let wait = match &blocking {
+            _ if view.marks.created.is_some() => None,
+            Some((b, _)) if *b == o.row.ordinal => Some(progress.waiting_for()),
+            // OrderedReady creates low to high, each once the one before is Ready
+            // (the controller's monotonic scaling in pkg/controller/statefulset).
+            Some((b, pod)) if progress.ordered && *b < o.row.ordinal => Some(format!(
+                "OrderedReady: the controller creates {} only after {pod} is Running and Ready, and {pod} is not",
+                o.row.pod
+            )),
+            _ => None,
+        };
         o.phases = explain::explain_view(&view, &cx, wait);
     }
 }

@@ -35,7 +35,7 @@ pub struct NodeState {
 pub(super) fn find(name: PhaseName, t: &Transition, seconds: Duration, done: bool) -> Found {
     match name {
         PhaseName::Terminating => terminating(t, seconds, done),
-        PhaseName::Creating => creating(t, seconds),
+        PhaseName::Creating => creating(t, seconds, done),
         PhaseName::Scheduling => scheduling(t),
         PhaseName::Volumes => volumes(t, seconds),
         PhaseName::Image => image(t),
@@ -202,13 +202,12 @@ fn terminating(t: &Transition, seconds: Duration, done: bool) -> Found {
 
 // ---- creating, scheduling ----------------------------------------------------
 
-fn creating(t: &Transition, seconds: Duration) -> Found {
+fn creating(t: &Transition, seconds: Duration, done: bool) -> Found {
+    let took = seconds_str(seconds.as_secs_f64());
     let explanation = match &t.controller_wait {
         Some(w) => w.clone(),
-        None => format!(
-            "the StatefulSet controller created the pod {} after the last one was gone",
-            seconds_str(seconds.as_secs_f64())
-        ),
+        None if done => format!("the StatefulSet controller created the pod {took} after the last one was gone"),
+        None => format!("the StatefulSet controller has not created the pod after {took}"),
     };
     Found {
         explanation: Some(explanation),
