@@ -10,7 +10,10 @@ pub const NEVER_READY: &str = "sts-sim.dev/never-ready";
 pub const CRASH_LOOP: &str = "sts-sim.dev/crash-loop";
 /// `"true"`: the image cannot be pulled: `ErrImagePull`, then `ImagePullBackOff`.
 pub const IMAGE_PULL_FAIL: &str = "sts-sim.dev/image-pull-fail";
-/// `"true"`: the pod never schedules (Pending, PodScheduled=False, `FailedScheduling`).
+/// The pod never schedules (Pending, PodScheduled=False, `FailedScheduling`), for the
+/// reason the value names (see [`Unschedulable`]): `"true"` (or `"node-affinity"`): no
+/// node matches its node affinity/selector; `"volume-node-affinity"`: its
+/// PersistentVolume is pinned to a node or zone no node is in.
 pub const UNSCHEDULABLE: &str = "sts-sim.dev/unschedulable";
 /// `"true"`: broken storage: the data on the pod's volumes is lost when the pod is
 /// recreated (the volume directories are emptied before the new pod starts).
@@ -72,6 +75,17 @@ pub const CRASH_MESSAGE: &str = "sts-sim.dev/crash-message";
 /// reports it running, and is never Ready.
 pub const CRASH_AFTER: &str = "sts-sim.dev/crash-after";
 
+// Nodes: on the Node object.
+
+/// On a Node: its kubelet stops posting status and acting on the API (see
+/// [`KubeletStopped`]): the node lifecycle controller marks the node Ready=Unknown
+/// (`NodeStatusUnknown`, "Kubelet stopped posting node status."), taints it
+/// unreachable and marks its pods Ready=False; a pod deleted meanwhile stays
+/// Terminating. `"true"`: the kubelet is down (exec and logs fail: "error dialing
+/// backend"); `"partitioned"`: it runs but cannot reach the API server (exec and logs
+/// still work). Remove it (or `"false"`) and the kubelet posts Ready again.
+pub const KUBELET_STOPPED: &str = "sts-sim.dev/kubelet-stopped";
+
 // Volume expansion: on a PVC (or its StatefulSet's claim template).
 
 /// A duration: how long the storage backend takes to expand this claim's volume
@@ -109,11 +123,55 @@ pub const ALL: &[&str] = &[
     TOKEN_MOUNT_FLAKE,
     CRASH_MESSAGE,
     CRASH_AFTER,
+    // nodes
+    KUBELET_STOPPED,
     // volume expansion
     RESIZE_SECONDS,
     RESIZE_FAIL,
     RESIZE_NEEDS_RESTART,
 ];
+
+/// Why a pod carrying [`UNSCHEDULABLE`] fits no node: which scheduler plugin rejects it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unschedulable {
+    /// NodeAffinity: "didn't match Pod's node affinity/selector".
+    NodeAffinity,
+    /// VolumeBinding: a bound PersistentVolume's node affinity matches no node.
+    VolumeNodeAffinity,
+}
+
+impl Unschedulable {
+    /// The fault an object's annotations ask for: None when absent or `"false"`; any
+    /// value but `"volume-node-affinity"` is [`Unschedulable::NodeAffinity`].
+    pub fn of(obj: &serde_json::Value) -> Option<Unschedulable> {
+        match obj["metadata"]["annotations"][UNSCHEDULABLE].as_str()? {
+            "false" => None,
+            "volume-node-affinity" => Some(Unschedulable::VolumeNodeAffinity),
+            _ => Some(Unschedulable::NodeAffinity),
+        }
+    }
+}
+
+/// How a Node's kubelet is stopped ([`KUBELET_STOPPED`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KubeletStopped {
+    /// The kubelet is down: the API server cannot reach it either.
+    Down,
+    /// The kubelet runs but cannot reach the API server; the API server still reaches it.
+    Partitioned,
+}
+
+impl KubeletStopped {
+    /// The fault a Node's annotations ask for: None when absent or `"false"`; any value
+    /// but `"partitioned"` is [`KubeletStopped::Down`].
+    pub fn of(node: &serde_json::Value) -> Option<KubeletStopped> {
+        match node["metadata"]["annotations"][KUBELET_STOPPED].as_str()? {
+            "false" => None,
+            "partitioned" => Some(KubeletStopped::Partitioned),
+            _ => Some(KubeletStopped::Down),
+        }
+    }
+}
 
 /// Parse a duration annotation value: `"250ms"`, `"2s"`, `"1m"`, or bare seconds.
 pub fn parse_duration(v: &str) -> Option<std::time::Duration> {

@@ -49,6 +49,10 @@ impl ApiError {
             "reason": self.reason,
             "code": self.code,
         });
+        if self.reason.is_empty() {
+            // StatusReasonUnknown is "" and omitted (an error that was no metav1.Status).
+            s.as_object_mut().map(|o| o.remove("reason"));
+        }
         if let Some(d) = &self.details {
             s["details"] = d.clone();
         }

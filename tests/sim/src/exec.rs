@@ -242,6 +242,14 @@ fn plan(ctx: &Arc<Context>, namespace: &str, pod_name: &str, raw_query: &str) ->
             "pod {pod_name} does not have a host assigned"
         ))));
     }
+    if let Some(addr) = crate::controllers::nodelifecycle::unreachable_kubelet(&ctx.store, &pod) {
+        // The kubelet is down: the proxy's dial error, no metav1.Status (500, no reason).
+        return Err(Refusal::Api(ApiError::new(
+            500,
+            "",
+            format!("error dialing backend: dial tcp {addr}: connect: connection refused"),
+        )));
+    }
     if !container_running(&pod, &container) {
         return Err(Refusal::Kubelet(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::context::Context;
-use crate::controllers::{revisions, statefulset, util};
+use crate::controllers::{nodelifecycle, revisions, statefulset, util};
 use crate::store::now_rfc3339;
 
 /// Provisioner of the sim's StorageClasses.
@@ -53,8 +53,7 @@ pub fn cluster(ctx: &Context) -> anyhow::Result<()> {
             "status": {
                 "capacity": {"cpu": "8", "memory": "32Gi", "pods": "1000"},
                 "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "1000"},
-                "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                    "message": "kubelet is posting ready status", "lastHeartbeatTime": now_rfc3339(), "lastTransitionTime": now_rfc3339()}],
+                "conditions": nodelifecycle::kubelet_conditions(&now_rfc3339()),
                 "addresses": [{"type": "InternalIP", "address": "10.0.0.10"}, {"type": "Hostname", "address": node}],
                 "nodeInfo": {"kubeletVersion": "v1.34.0-sts-sim", "osImage": "sts-sim", "kernelVersion": "sim",
                     "containerRuntimeVersion": "sts-sim://1", "operatingSystem": "linux", "architecture": "amd64"}

@@ -41,6 +41,19 @@ fn default_container(c: &mut Value) {
     for p in list_mut(c, "ports") {
         set_if_absent(p, "protocol", json!("TCP"));
     }
+    // SetDefaults_Probe.
+    for kind in ["livenessProbe", "readinessProbe", "startupProbe"] {
+        if let Some(p) = c.get_mut(kind).filter(|p| p.is_object()) {
+            for (k, v) in [
+                ("timeoutSeconds", 1),
+                ("periodSeconds", 10),
+                ("successThreshold", 1),
+                ("failureThreshold", 3),
+            ] {
+                set_if_absent(p, k, json!(v));
+            }
+        }
+    }
 }
 
 /// PodSpec defaults (SetDefaults_PodSpec).

@@ -100,6 +100,9 @@ pub fn pod_log(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>) -> Re
     if pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty) {
         return Ok(String::new());
     }
+    if let Some(addr) = crate::controllers::nodelifecycle::unreachable_kubelet(&ctx.store, &pod) {
+        return Err(kubelet_down(&pod, &container, &addr, q));
+    }
     let status = ["initContainerStatuses", "containerStatuses"]
         .iter()
         .flat_map(|f| pod["status"][*f].as_array().into_iter().flatten())
@@ -112,6 +115,45 @@ pub fn pod_log(ctx: &Context, info: &ReqInfo, q: &HashMap<String, String>) -> Re
     let id = container_instance(status, &container, pod_name, previous)?;
     let uid = pod["metadata"]["uid"].as_str().unwrap_or("");
     Ok(ctx.runtime.logs.read(uid, &id, &opts))
+}
+
+/// The kubelet cannot be dialled: the transport's error for the URL LogLocation built
+/// (`/containerLogs/NS/POD/CONTAINER`, the options as an encoded, sorted query), as an
+/// error that is no metav1.Status (500, no reason).
+fn kubelet_down(pod: &Value, container: &str, addr: &str, q: &HashMap<String, String>) -> ApiError {
+    let value = |k: &str| match k {
+        "follow" | "previous" | "timestamps" => truthy(q, k).then(|| "true".to_string()),
+        _ => q.get(k).cloned(),
+    };
+    let keys = [
+        "follow",
+        "limitBytes",
+        "previous",
+        "sinceSeconds",
+        "sinceTime",
+        "tailLines",
+        "timestamps",
+    ];
+    let query: Vec<String> = keys
+        .iter()
+        .filter_map(|k| value(k).map(|v| format!("{k}={v}")))
+        .collect();
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", query.join("&"))
+    };
+    let m = &pod["metadata"];
+    let url = format!(
+        "https://{addr}/containerLogs/{}/{}/{container}{query}",
+        m["namespace"].as_str().unwrap_or(""),
+        m["name"].as_str().unwrap_or("")
+    );
+    ApiError::new(
+        500,
+        "",
+        format!("Get \"{url}\": dial tcp {addr}: connect: connection refused"),
+    )
 }
 
 fn id_of(v: &Value) -> Option<String> {

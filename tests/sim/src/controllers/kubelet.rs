@@ -4,12 +4,14 @@
 //! Status steps follow watch-pods.jsonl: PodScheduled=False/Unschedulable while a
 //! claim is unbound (`FailedScheduling`), PodScheduled=True (`Scheduled`), then
 //! Initialized + Ready/ContainersReady=False with containers `ContainerCreating`, then
-//! Running (`Pulled`/`Created`/`Started`), then Ready after the ready delay. On
-//! deletion: `Killing`, Ready=False with containers terminated, the final
-//! zero-grace delete, then the object is gone.
+//! Running (`Pulled`/`Created`/`Started`), then Ready after the ready delay and the
+//! readiness probes' timing ([`prober`]). On deletion: `Killing`, Ready=False with
+//! containers terminated, the final zero-grace delete, then the object is gone. Why a
+//! pod does not fit the node is the [`scheduler`](super::scheduler)'s.
 //!
 //! Faults (crate::annotations): never-ready, crash-loop, image-pull-fail,
-//! unschedulable, data-loss, and per-pod delays.
+//! unschedulable, data-loss, and per-pod delays; on the Node, kubelet-stopped: the
+//! workers then hold every pod where it is (a deletion included) until it is back.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -20,13 +22,13 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, broadcast, watch};
 
 use super::events::{self, Source};
+use super::prober;
 use super::util::{self, is_terminating, name, uid};
 use crate::annotations;
 use crate::context::Context;
 use crate::store::{EventType, Key, now_rfc3339};
 
 const HOST_IP: &str = "198.18.1.1";
-const PREEMPTION: &str = "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
 
 struct PodWorker {
     ns: String,
@@ -39,6 +41,26 @@ struct Node {
     /// Volumes a pod has used, for the data-loss fault.
     used_volumes: Mutex<HashSet<String>>,
     next_ip: AtomicU32,
+    /// Whether this node's kubelet is stopped ([`annotations::KUBELET_STOPPED`] on the
+    /// Node): it then neither posts pod status nor sees pod changes.
+    stopped: watch::Sender<bool>,
+}
+
+impl Node {
+    /// Follow the Node object's fault annotation; the scheduler also looks again (taints).
+    fn observe_node(&self, workers: &HashMap<String, PodWorker>) {
+        let key = Key::new("nodes", "", &self.ctx.config.node_name);
+        let stopped = self
+            .ctx
+            .store
+            .get(&key)
+            .is_some_and(|n| annotations::KubeletStopped::of(&n).is_some());
+        self.stopped
+            .send_if_modified(|s| std::mem::replace(s, stopped) != stopped);
+        for w in workers.values() {
+            w.nudge.notify_one();
+        }
+    }
 }
 
 pub fn spawn(ctx: Arc<Context>) {
@@ -47,9 +69,11 @@ pub fn spawn(ctx: Arc<Context>) {
         ctx: ctx.clone(),
         used_volumes: Mutex::new(HashSet::new()),
         next_ip: AtomicU32::new(10),
+        stopped: watch::channel(false).0,
     });
     tokio::spawn(async move {
         let mut workers: HashMap<String, PodWorker> = HashMap::new();
+        node.observe_node(&workers);
         for p in node.ctx.store.list("pods", None).0 {
             dispatch(&node, &mut workers, EventType::Added, p);
         }
@@ -61,31 +85,39 @@ pub fn spawn(ctx: Arc<Context>) {
                         w.nudge.notify_one();
                     }
                 }
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let live: HashMap<String, Arc<Value>> = node
-                        .ctx
-                        .store
-                        .list("pods", None)
-                        .0
-                        .into_iter()
-                        .map(|p| (uid(&p).to_string(), p))
-                        .collect();
-                    let gone: Vec<String> = workers.keys().filter(|u| !live.contains_key(*u)).cloned().collect();
-                    for u in gone {
-                        if let Some(w) = workers.remove(&u) {
-                            let _ = w.tx.send(None);
-                        }
-                        node.ctx.runtime.remove_pod(&u);
-                    }
-                    for p in live.into_values() {
-                        dispatch(&node, &mut workers, EventType::Modified, p);
-                    }
+                Ok(ev) if ev.key.plural == "nodes" && ev.key.name == node.ctx.config.node_name => {
+                    node.observe_node(&workers);
                 }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => resync(&node, &mut workers),
                 Err(broadcast::error::RecvError::Closed) => return,
             }
         }
     });
+}
+
+/// After missing events: drop the workers of pods that are gone, hand every live pod
+/// to its worker, and look at the node again.
+fn resync(node: &Arc<Node>, workers: &mut HashMap<String, PodWorker>) {
+    let live: HashMap<String, Arc<Value>> = node
+        .ctx
+        .store
+        .list("pods", None)
+        .0
+        .into_iter()
+        .map(|p| (uid(&p).to_string(), p))
+        .collect();
+    let gone: Vec<String> = workers.keys().filter(|u| !live.contains_key(*u)).cloned().collect();
+    for u in gone {
+        if let Some(w) = workers.remove(&u) {
+            let _ = w.tx.send(None);
+        }
+        node.ctx.runtime.remove_pod(&u);
+    }
+    for p in live.into_values() {
+        dispatch(node, workers, EventType::Modified, p);
+    }
+    node.observe_node(workers);
 }
 
 fn dispatch(node: &Arc<Node>, workers: &mut HashMap<String, PodWorker>, kind: EventType, pod: Arc<Value>) {
@@ -114,11 +146,13 @@ fn dispatch(node: &Arc<Node>, workers: &mut HashMap<String, PodWorker>, kind: Ev
     let node = node.clone();
     tokio::spawn(async move {
         let mut w = Worker {
+            stopped: node.stopped.subscribe(),
             node,
             rx,
             nudge,
             key: Key::new("pods", util::namespace(&pod), name(&pod)),
             uid: uid(&pod).to_string(),
+            probe_epoch: tokio::time::Instant::now(),
         };
         w.run().await;
     });
@@ -136,8 +170,13 @@ struct Worker {
     node: Arc<Node>,
     rx: watch::Receiver<Option<Arc<Value>>>,
     nudge: Arc<Notify>,
+    /// The node's kubelet is stopped: nothing of the pod moves.
+    stopped: watch::Receiver<bool>,
     key: Key,
     uid: String,
+    /// When the kubelet took the pod on (prober manager AddPod): the readiness probe
+    /// worker's ticks count from here.
+    probe_epoch: tokio::time::Instant,
 }
 
 fn ann<'a>(pod: &'a Value, a: &str) -> Option<&'a str> {
@@ -224,14 +263,60 @@ impl Worker {
         }
     }
 
-    /// Sleep, waking early to stop.
+    /// Sleep, waking early to stop; a stopped kubelet holds the pod where it is.
     async fn pause(&mut self, d: Duration) -> Result<(), Stop> {
         let deadline = tokio::time::Instant::now() + d;
         loop {
             self.check()?;
             tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => return Ok(()),
+                _ = tokio::time::sleep_until(deadline) => break,
                 r = self.rx.changed() => if r.is_err() { return Err(Stop::Gone) },
+            }
+        }
+        self.kubelet_up().await
+    }
+
+    /// While the node's kubelet is stopped ([`annotations::KUBELET_STOPPED`]) it sees
+    /// no change of the pod (a delete included) and posts nothing: wait until it is
+    /// back, or until the pod object is gone (a force delete needs no kubelet). A pod
+    /// not on the node yet is the scheduler's, not the kubelet's.
+    async fn kubelet_up(&mut self) -> Result<(), Stop> {
+        loop {
+            let Some(pod) = self.current() else {
+                return Err(Stop::Gone);
+            };
+            if !*self.stopped.borrow_and_update() || pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty) {
+                return Ok(());
+            }
+            tokio::select! {
+                r = self.rx.changed() => if r.is_err() { return Err(Stop::Gone) },
+                r = self.stopped.changed() => if r.is_err() { return Err(Stop::Gone) },
+            }
+        }
+    }
+
+    /// Running: follow the pod until it is deleted. A kubelet that was stopped posts the
+    /// pod's status again when it is back (status manager syncPod): Ready as its
+    /// containers are, undoing the node lifecycle controller's MarkPodsNotReady.
+    async fn steady(&mut self) -> Result<(), Stop> {
+        loop {
+            self.wait_change().await?;
+            // Stopped (or stopped and back) since the last look?
+            let was_stopped = self.stopped.has_changed().unwrap_or(false);
+            self.kubelet_up().await?;
+            if !was_stopped {
+                continue;
+            }
+            let containers_ready = |p: &Value| {
+                let statuses = p["status"]["containerStatuses"].as_array();
+                statuses.is_some_and(|cs| cs.iter().all(|c| c["ready"] == true))
+            };
+            if self
+                .current()
+                .is_some_and(|p| containers_ready(&p) && !util::pod_ready(&p))
+            {
+                let now = now_rfc3339();
+                self.write(|p| set_ready_conditions(&mut p["status"], &now));
             }
         }
     }
@@ -278,20 +363,21 @@ impl Worker {
 
     async fn run(&mut self) {
         let r = self.lifecycle().await;
-        match r {
-            Err(Stop::Terminate) => self.terminate().await,
-            Err(Stop::Gone) | Ok(()) => {}
+        // A stopped kubelet does not see the deletion: the pod stays Terminating.
+        if let Err(Stop::Terminate) = r
+            && self.kubelet_up().await.is_ok()
+        {
+            self.terminate().await;
         }
     }
 
     async fn lifecycle(&mut self) -> Result<(), Stop> {
         self.schedule().await?;
+        self.probe_epoch = tokio::time::Instant::now();
         let pod = self.check()?;
         if util::phase(&pod) == "Running" && pod["status"]["containerStatuses"].is_array() {
-            // Already running (the sim restarted over a saved store): just wait.
-            loop {
-                self.wait_change().await?;
-            }
+            // Already running (the sim restarted over a saved store): just follow it.
+            return self.steady().await;
         }
         let start_delay = delay(&pod, annotations::START_DELAY, self.ctx().config.pod_start_delay);
         let ready_delay = delay(&pod, annotations::READY_DELAY, self.ctx().config.pod_ready_delay);
@@ -313,9 +399,17 @@ impl Worker {
             let code: i64 = code.parse().unwrap_or(2);
             return self.crash_loop(code, pulled).await;
         }
-        let never_ready = flag(&pod, annotations::NEVER_READY);
-        let ready_now = !never_ready && ready_delay.is_zero();
-        self.start_containers(&pod, ready_now, pulled);
+        self.start_and_probe(&pod, ready_delay, pulled).await
+    }
+
+    /// Start the containers; the pod is Ready when its readiness probes first pass: the
+    /// sim's ready delay, and never before the prober's first probe after
+    /// `initialDelaySeconds` ([`prober::until_ready`]).
+    async fn start_and_probe(&mut self, pod: &Value, ready_delay: Duration, pulled: bool) -> Result<(), Stop> {
+        let never_ready = flag(pod, annotations::NEVER_READY);
+        let ready_after = ready_delay.max(prober::until_ready(pod, self.probe_epoch.elapsed()));
+        let ready_now = !never_ready && ready_after.is_zero();
+        self.start_containers(pod, ready_now, pulled);
         if never_ready {
             loop {
                 let pod = self.check()?;
@@ -326,12 +420,10 @@ impl Worker {
             }
         }
         if !ready_now {
-            self.pause(ready_delay).await?;
+            self.pause(ready_after).await?;
             self.set_ready();
         }
-        loop {
-            self.wait_change().await?;
-        }
+        self.steady().await
     }
 
     /// The scheduler: bind once every claim of the pod is bound.
@@ -342,7 +434,7 @@ impl Worker {
             if pod["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()) {
                 return Ok(());
             }
-            match self.unschedulable_reason(&pod) {
+            match super::scheduler::unschedulable_reason(self.ctx(), &pod) {
                 Some(msg) => {
                     if reported.as_deref() != Some(msg.as_str()) {
                         let now = now_rfc3339();
@@ -390,39 +482,6 @@ impl Worker {
                 }
             }
         }
-    }
-
-    fn unschedulable_reason(&self, pod: &Value) -> Option<String> {
-        if flag(pod, annotations::UNSCHEDULABLE) {
-            return Some(format!(
-                "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. {PREEMPTION}"
-            ));
-        }
-        let ns = util::namespace(pod);
-        for v in pod["spec"]["volumes"].as_array().into_iter().flatten() {
-            let Some(c) = v["persistentVolumeClaim"]["claimName"].as_str() else {
-                continue;
-            };
-            match self.ctx().store.get(&Key::new("persistentvolumeclaims", ns, c)) {
-                None => {
-                    return Some(format!(
-                        "0/1 nodes are available: persistentvolumeclaim \"{c}\" not found. {PREEMPTION}"
-                    ));
-                }
-                Some(claim) if is_terminating(&claim) => {
-                    return Some(format!(
-                        "0/1 nodes are available: persistentvolumeclaim \"{c}\" is being deleted. {PREEMPTION}"
-                    ));
-                }
-                Some(claim) if claim["status"]["phase"].as_str() != Some("Bound") => {
-                    return Some(format!(
-                        "0/1 nodes are available: 1 pod has unbound immediate PersistentVolumeClaims. {PREEMPTION}"
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
-        None
     }
 
     fn container_creating(&self) {
@@ -938,6 +997,10 @@ impl Worker {
                     r = self.rx.changed() => if r.is_err() { return },
                 }
             }
+            // A kubelet stopped meanwhile never confirms the end: the pod stays Terminating.
+            if self.kubelet_up().await.is_err() {
+                return;
+            }
             let _ = store.delete(&self.key, Some(0), Some(&self.uid), None);
         }
         if store.get(&self.key).is_some_and(|p| uid(&p) == self.uid) {
@@ -969,6 +1032,9 @@ impl Worker {
                 _ = tokio::time::sleep_until(deadline) => break,
                 r = self.rx.changed() => if r.is_err() { return },
             }
+        }
+        if self.kubelet_up().await.is_err() {
+            return;
         }
         let Some(p) = self.current() else { return };
         let finished = p["metadata"]["deletionTimestamp"]

@@ -9,7 +9,9 @@
 //!   templates, ControllerRevisions, rolling update, status, PVC retention policy).
 //! - [`volumes`]: pkg/controller/volume/persistentvolume (provisioning, binding,
 //!   reclaim) and pvcprotection / pvprotection.
-//! - [`kubelet`]: kube-scheduler's binding plus pkg/kubelet's pod lifecycle.
+//! - [`kubelet`]: kube-scheduler's binding ([`scheduler`] says why a pod does not fit)
+//!   plus pkg/kubelet's pod lifecycle ([`prober`] times the readiness probes).
+//! - [`nodelifecycle`]: pkg/controller/nodelifecycle for a node whose kubelet stopped.
 //! - [`resize`]: volume expansion (expand controller, CSI external-resizer, the
 //!   kubelet's node expansion).
 //! - [`quota`]: ResourceQuota usage of claims, and its admission check.
@@ -23,10 +25,13 @@ pub mod disruption;
 pub mod events;
 pub mod gc;
 pub mod kubelet;
+pub mod nodelifecycle;
+pub mod prober;
 mod queue;
 pub mod quota;
 pub mod resize;
 pub mod revisions;
+pub mod scheduler;
 pub mod statefulset;
 pub mod util;
 pub mod volumes;
@@ -40,6 +45,7 @@ use crate::context::Context;
 pub fn spawn(ctx: Arc<Context>) {
     volumes::spawn(ctx.clone());
     kubelet::spawn(ctx.clone());
+    nodelifecycle::spawn(ctx.clone());
     statefulset::spawn(ctx.clone());
     gc::spawn(ctx.clone());
     resize::spawn(ctx.clone());
