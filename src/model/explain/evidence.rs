@@ -229,7 +229,7 @@ fn scheduling(t: &Transition) -> Found {
     f.evidence.extend(failed.iter().map(|e| cite(e)));
     let msg = one_line(last.message.as_deref().unwrap_or(""));
     f.anomaly = true;
-    f.explanation = Some(if msg.contains("volume node affinity conflict") {
+    f.explanation = Some(if pinned_volume(&msg) {
         format!(
             "no node can run it: its PersistentVolume is pinned to a node or zone that no schedulable node is in \
              (volume node affinity conflict: a zonal or local volume whose node is gone): {msg}"
@@ -238,6 +238,13 @@ fn scheduling(t: &Transition) -> Found {
         format!("the scheduler found no node: {msg}")
     });
     f
+}
+
+/// The scheduler's VolumeBinding reason for a bound volume whose node affinity no node
+/// matches: "had volume node affinity conflict" until v1.32, "didn't match
+/// PersistentVolume's node affinity" since v1.33 (kubernetes#129887).
+fn pinned_volume(msg: &str) -> bool {
+    msg.contains("volume node affinity conflict") || msg.contains("didn't match PersistentVolume's node affinity")
 }
 
 // ---- volumes, image ------------------------------------------------------------

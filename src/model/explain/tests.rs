@@ -281,6 +281,20 @@ fn a_volume_node_affinity_conflict_explains_scheduling() {
         "0/3 nodes are available: 3 node(s) had volume node affinity conflict.",
         1,
     );
+    // The same reason as a v1.33+ scheduler words it.
+    let newer = event(
+        "new",
+        "FailedScheduling",
+        "0/3 nodes are available: 3 node(s) didn't match PersistentVolume's node affinity. preemption: \
+         0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+        1,
+    );
+    for e in [&e, &newer] {
+        scheduling_pinned(&new, e);
+    }
+}
+
+fn scheduling_pinned(new: &Pod, e: &Event) {
     let t = Transition {
         marks: Marks {
             created: secs(0.1),
@@ -288,8 +302,8 @@ fn a_volume_node_affinity_conflict_explains_scheduling() {
         },
         elapsed: Duration::from_secs(30),
         recreates: true,
-        new: Some(&new),
-        events: &[&e],
+        new: Some(new),
+        events: &[e],
         ..Transition::default()
     };
     let p = explain(&t, Detail::Slow);
