@@ -331,3 +331,129 @@ async fn a_scale_up_names_the_predecessor_an_ordinal_waits_for() {
     let why = creating["explanation"].as_str().unwrap();
     assert!(why.contains("ord-1"), "names the predecessor: {why}");
 }
+
+/// Stop the kubelet of the sim's node (`sts-sim.dev/kubelet-stopped`) and wait until
+/// the node lifecycle controller has marked the node Ready=Unknown.
+async fn stop_kubelet(sim: &Sim, how: &str) {
+    use k8s_openapi::api::core::v1::Node;
+    let nodes: kube::Api<Node> = kube::Api::all(sim.client());
+    let node = sim.ctx().config.node_name.clone();
+    nodes
+        .patch(
+            &node,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"metadata":{"annotations":{annotations::KUBELET_STOPPED: how}}})),
+        )
+        .await
+        .unwrap();
+    let unknown = |n: Option<&Node>| {
+        n.and_then(|n| n.status.as_ref()?.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "Unknown"))
+    };
+    let wait = kube::runtime::wait::await_condition(nodes, &node, unknown);
+    tokio::time::timeout(std::time::Duration::from_secs(30), wait)
+        .await
+        .expect("the node turns Ready=Unknown")
+        .unwrap();
+}
+
+/// A node that dies while its pod shuts down (slowly: a 30 s termination) leaves the
+/// pod Terminating: the terminating phase stays open, names the NotReady node and warns
+/// that a force delete would run a second pod with the same identity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_whose_node_dies_during_its_termination_stays_terminating() {
+    let slow_stop = json!({annotations::TERMINATION_DELAY: "30s"});
+    let sim = sim_with_settled(&on_delete_manifest("nl", one_mount(None), &["data"], slow_stop), "nl").await;
+    let run = spawn(
+        &sim,
+        &[
+            "verify-persistence",
+            "nl",
+            "--yes",
+            "--force",
+            "-o",
+            "json",
+            "--timeout",
+            "4s",
+        ],
+    );
+    let store = sim.ctx().store.clone();
+    let key = sts_sim::store::Key::new("pods", "default", "nl-0");
+    let deleted = store.wait_for(std::time::Duration::from_secs(30), || {
+        store.get(&key)?["metadata"]["deletionTimestamp"].as_str().map(|_| ())
+    });
+    deleted.await.expect("verify deletes nl-0");
+    stop_kubelet(&sim, "true").await;
+    let o = run.finish().await;
+    o.assert_exit(4);
+    let r = json(&o);
+    let term = phase(&r, "terminating");
+    assert_eq!(
+        (term["done"].as_bool(), term["slow"].as_bool()),
+        (Some(false), Some(true)),
+        "{r:#}"
+    );
+    let why = explanation(&r, "terminating");
+    assert!(why.contains("is NotReady (NodeStatusUnknown)"), "{r:#}");
+    assert!(why.contains("same identity"), "the force-delete warning: {r:#}");
+}
+
+/// A replacement whose volume is pinned to a node or zone no node is in never
+/// schedules: the open scheduling phase says so, from the FailedScheduling message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volume_pinned_elsewhere_is_the_stuck_scheduling_phase() {
+    let fault = (annotations::UNSCHEDULABLE, "volume-node-affinity");
+    let sim = with_fault_on_replacement("vn", None, Some(fault)).await;
+    let (o, r) = verify_json(&sim, "vn", &["--timeout", "3s"]).await;
+    o.assert_exit(4);
+    let sched = phase(&r, "scheduling");
+    assert_eq!(sched["done"], false, "{r:#}");
+    let why = explanation(&r, "scheduling");
+    assert!(
+        why.contains("volume node affinity conflict") && why.contains("pinned to a node or zone"),
+        "{r:#}"
+    );
+    assert!(sched["evidence"].to_string().contains("FailedScheduling"), "{r:#}");
+}
+
+/// The replacement's container spec: one_mount's, with `probe` as its readinessProbe.
+async fn replacement_container(sim: &Sim, name: &str, probe: Value) {
+    let mut spec = one_mount(None);
+    spec["containers"][0]["readinessProbe"] = probe;
+    let sts: kube::Api<k8s_openapi::api::apps::v1::StatefulSet> = kube::Api::namespaced(sim.client(), "default");
+    sts.patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"spec":{"template":{"spec":{"containers": spec["containers"]}}}})),
+    )
+    .await
+    .unwrap();
+}
+
+/// A readiness probe's initialDelaySeconds makes the readiness phase that long, as
+/// the kubelet's prober does, and that is expected, not slow; the same wait without a
+/// probe to account for it is slow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readiness_probe_delay_is_an_expected_readiness_phase() {
+    let sim = with_fault_on_replacement("pd", None, None).await;
+    let probe = json!({"exec":{"command":["true"]},"initialDelaySeconds":3,"periodSeconds":1});
+    replacement_container(&sim, "pd", probe).await;
+    let (o, r) = verify_json(&sim, "pd", &["--explain", "all"]).await;
+    o.assert_exit(0);
+    let ready = phase(&r, "readiness");
+    assert!(ready["seconds"].as_f64().unwrap() >= 2.9, "the prober waited: {r:#}");
+    assert_eq!(ready["slow"], false, "{r:#}");
+    assert!(
+        explanation(&r, "readiness").contains("container app readinessProbe initialDelaySeconds 3"),
+        "{r:#}"
+    );
+
+    // Control: as long a wait with no probe delay to explain it.
+    replacement_container(&sim, "pd", Value::Null).await;
+    template_annotation(&sim, "pd", annotations::READY_DELAY, "3s").await;
+    let (o, r) = verify_json(&sim, "pd", &[]).await;
+    o.assert_exit(0);
+    let ready = phase(&r, "readiness");
+    assert!(ready["seconds"].as_f64().unwrap() >= 2.9, "{r:#}");
+    assert_eq!(ready["slow"], true, "{r:#}");
+}
