@@ -440,29 +440,31 @@ fn image(t: &Transition) -> Found {
 // ---- readiness -------------------------------------------------------------------
 
 /// What the pod's probes and `minReadySeconds` make the expected time to Ready.
+/// How long a probe makes a container wait for its first success: the kubelet's
+/// prober probes first after `initialDelaySeconds`, then every `periodSeconds`
+/// (default 10), and needs `successThreshold` (default 1) successes in a row.
+fn probe_wait_of(p: &k8s_openapi::api::core::v1::Probe) -> i32 {
+    p.initial_delay_seconds.unwrap_or(0) + p.period_seconds.unwrap_or(10) * p.success_threshold.unwrap_or(1).max(1)
+}
+
 fn probe_budget(pod: Option<&Pod>, min_ready: i32) -> (Duration, Vec<String>) {
     let mut secs = 0;
     let mut why = Vec::new();
     for c in pod.and_then(|p| p.spec.as_ref()).map_or(&[][..], |s| &s.containers) {
-        let startup = c
-            .startup_probe
-            .as_ref()
-            .map_or(0, |p| p.initial_delay_seconds.unwrap_or(0));
-        let ready = c
-            .readiness_probe
-            .as_ref()
-            .map_or(0, |p| p.initial_delay_seconds.unwrap_or(0));
-        if startup > 0 {
-            why.push(format!(
-                "container {} startupProbe initialDelaySeconds {startup}",
-                c.name
-            ));
-        }
-        if ready > 0 {
-            why.push(format!(
-                "container {} readinessProbe initialDelaySeconds {ready}",
-                c.name
-            ));
+        let startup = c.startup_probe.as_ref().map_or(0, probe_wait_of);
+        let ready = c.readiness_probe.as_ref().map_or(0, probe_wait_of);
+        for (kind, p) in [
+            ("startupProbe", &c.startup_probe),
+            ("readinessProbe", &c.readiness_probe),
+        ] {
+            if let Some(p) = p.as_ref() {
+                why.push(format!(
+                    "container {} {kind} initialDelaySeconds {}, periodSeconds {}",
+                    c.name,
+                    p.initial_delay_seconds.unwrap_or(0),
+                    p.period_seconds.unwrap_or(10)
+                ));
+            }
         }
         secs = secs.max(startup + ready);
     }
