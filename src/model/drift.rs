@@ -12,7 +12,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use serde::Serialize;
 
-use crate::model::quantity::{format_bytes, parse_bytes};
+use crate::model::quantity::{claim_capacity, claim_request, format_bytes, parse_bytes};
 
 /// One template as a new claim would get it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,21 +34,12 @@ pub fn templates(sts: &StatefulSet) -> Vec<TemplateSpec> {
             let spec = t.spec.as_ref();
             Some(TemplateSpec {
                 name: t.metadata.name.clone()?,
-                request: storage(
-                    spec.and_then(|s| s.resources.as_ref())
-                        .and_then(|r| r.requests.as_ref()),
-                ),
+                request: claim_request(t),
                 storage_class: spec.and_then(|s| s.storage_class_name.clone()),
                 access_modes: spec.and_then(|s| s.access_modes.clone()).unwrap_or_default(),
             })
         })
         .collect()
-}
-
-fn storage(
-    m: Option<&std::collections::BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
-) -> Option<String> {
-    m.and_then(|m| m.get("storage")).map(|q| q.0.clone())
 }
 
 /// One way a claim differs from its template.
@@ -89,11 +80,8 @@ impl ClaimFacts {
             .unwrap_or_default();
         let on = |t: &str| conds.iter().any(|x| x.status == "True" && x.type_ == t);
         ClaimFacts {
-            request: storage(
-                spec.and_then(|s| s.resources.as_ref())
-                    .and_then(|r| r.requests.as_ref()),
-            ),
-            capacity: storage(c.status.as_ref().and_then(|s| s.capacity.as_ref())),
+            request: claim_request(c),
+            capacity: claim_capacity(c),
             storage_class: spec.and_then(|s| s.storage_class_name.clone()),
             access_modes: spec.and_then(|s| s.access_modes.clone()).unwrap_or_default(),
             resizing: if on("FileSystemResizePending") {

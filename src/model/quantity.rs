@@ -4,6 +4,31 @@
 //! powers of 1000) and decimal exponents (`e3`, `E-2`). Like `Quantity.Value()`, a
 //! fractional byte count rounds up.
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+/// The `storage` entry of a resource list (requests, capacity), as written.
+pub fn storage(m: Option<&BTreeMap<String, Quantity>>) -> Option<String> {
+    m.and_then(|m| m.get("storage")).map(|q| q.0.clone())
+}
+
+/// A claim's `spec.resources.requests.storage`, as written.
+pub fn claim_request(c: &PersistentVolumeClaim) -> Option<String> {
+    storage(
+        c.spec
+            .as_ref()
+            .and_then(|s| s.resources.as_ref())
+            .and_then(|r| r.requests.as_ref()),
+    )
+}
+
+/// A claim's `status.capacity.storage`, as written.
+pub fn claim_capacity(c: &PersistentVolumeClaim) -> Option<String> {
+    storage(c.status.as_ref().and_then(|s| s.capacity.as_ref()))
+}
+
 /// The value of `q` in whole bytes (rounded up), or `None` when it is not a quantity.
 pub fn parse_bytes(q: &str) -> Option<u128> {
     let q = q.trim();

@@ -27,7 +27,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde::Serialize;
 
 use crate::model::ordinals::claim_ordinal;
-use crate::model::quantity::{format_bytes, parse_bytes};
+use crate::model::quantity::{claim_capacity, claim_request, format_bytes, parse_bytes};
 
 /// `--storage SIZE` / `--claim TEMPLATE[=SIZE]` as asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,12 +141,7 @@ pub fn targets(sts: &StatefulSet, ask: &Ask) -> Result<Vec<TemplateChange>, Stri
             let to_bytes = parse_bytes(&to).filter(|b| *b > 0).ok_or_else(|| {
                 format!("invalid size \"{to}\" for claim template {tn}: use a quantity such as 30Gi or 500G")
             })?;
-            let from = storage_of(
-                t.spec
-                    .as_ref()
-                    .and_then(|s| s.resources.as_ref())
-                    .and_then(|r| r.requests.as_ref()),
-            );
+            let from = claim_request(t);
             Ok(TemplateChange {
                 template: tn,
                 from: from.unwrap_or_else(|| "<none>".into()),
@@ -158,23 +153,13 @@ pub fn targets(sts: &StatefulSet, ask: &Ask) -> Result<Vec<TemplateChange>, Stri
         .collect()
 }
 
-fn storage_of(m: Option<&BTreeMap<String, Quantity>>) -> Option<String> {
-    m.and_then(|m| m.get("storage")).map(|q| q.0.clone())
-}
-
 /// The claim's storage request and capacity, in bytes.
 pub fn request_bytes(c: &PersistentVolumeClaim) -> Option<u128> {
-    storage_of(
-        c.spec
-            .as_ref()
-            .and_then(|s| s.resources.as_ref())
-            .and_then(|r| r.requests.as_ref()),
-    )
-    .and_then(|q| parse_bytes(&q))
+    claim_request(c).and_then(|q| parse_bytes(&q))
 }
 
 pub fn capacity_bytes(c: &PersistentVolumeClaim) -> Option<u128> {
-    storage_of(c.status.as_ref().and_then(|s| s.capacity.as_ref())).and_then(|q| parse_bytes(&q))
+    claim_capacity(c).and_then(|q| parse_bytes(&q))
 }
 
 fn class_allows_expansion(classes: &[StorageClass], name: &str) -> Option<bool> {
@@ -294,15 +279,9 @@ fn claim_plan(
         template: t.template.clone(),
         ordinal,
         leftover,
-        from: storage_of(
-            c.spec
-                .as_ref()
-                .and_then(|s| s.resources.as_ref())
-                .and_then(|r| r.requests.as_ref()),
-        )
-        .unwrap_or_default(),
+        from: claim_request(c).unwrap_or_default(),
         to: t.to.clone(),
-        capacity: storage_of(c.status.as_ref().and_then(|s| s.capacity.as_ref())),
+        capacity: claim_capacity(c),
         storage_class: class,
         action,
     })
@@ -395,14 +374,7 @@ pub fn template_done(sts: &StatefulSet, changes: &[TemplateChange]) -> bool {
         templates
             .iter()
             .find(|t| t.metadata.name.as_deref() == Some(c.template.as_str()))
-            .and_then(|t| {
-                storage_of(
-                    t.spec
-                        .as_ref()
-                        .and_then(|s| s.resources.as_ref())
-                        .and_then(|r| r.requests.as_ref()),
-                )
-            })
+            .and_then(claim_request)
             .and_then(|q| parse_bytes(&q))
             .is_some_and(|b| b >= c.to_bytes)
     })

@@ -159,12 +159,7 @@ impl Ctx<'_> {
             return;
         }
         let (to_bytes, leftover) = (plan.to_bytes, plan.leftover);
-        let capacity = c
-            .status
-            .as_ref()
-            .and_then(|s| s.capacity.as_ref())
-            .and_then(|m| m.get("storage"))
-            .map(|q| q.0.clone());
+        let capacity = crate::model::quantity::claim_capacity(c);
         let state = match progress(c, to_bytes) {
             ClaimProgress::Done => ClaimState::Resized,
             ClaimProgress::FileSystemResizePending if leftover => ClaimState::PendingMount,

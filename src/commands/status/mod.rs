@@ -212,12 +212,7 @@ fn ordinal_status(
                         .as_ref()
                         .and_then(|s| s.volume_name.clone())
                         .filter(|v| !v.is_empty()),
-                    capacity: c
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.capacity.as_ref())
-                        .and_then(|cap| cap.get("storage"))
-                        .map(|q| q.0.clone()),
+                    capacity: crate::model::quantity::claim_capacity(c),
                     storage_class: c.spec.as_ref().and_then(|s| s.storage_class_name.clone()),
                     drift: templates
                         .iter()
