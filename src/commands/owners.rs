@@ -10,8 +10,13 @@ use crate::model::ownership::{self, Change};
 /// Print one `warning: ...` line per owner the change concerns, and return them.
 pub fn announce(sts: &StatefulSet, change: Change) -> Vec<String> {
     let warnings = ownership::warnings(&ownership::detect(sts), change);
-    for w in &warnings {
+    print(&warnings);
+    warnings
+}
+
+/// One `warning: ...` line each, on stderr.
+pub fn print(warnings: &[String]) {
+    for w in warnings {
         crate::errln!("warning: {w}");
     }
-    warnings
 }

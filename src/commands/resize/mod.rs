@@ -260,13 +260,16 @@ async fn prepare(
     Ok(Some((b, Some(path), rows)))
 }
 
-/// Warn (stderr) about every other writer of the StatefulSet, per resized template.
-fn announce_owners(sts: &k8s_openapi::api::apps::v1::StatefulSet, templates: &[resize::TemplateChange]) -> Vec<String> {
+/// What every other writer of the StatefulSet will do to the resize, per template:
+/// their next run fails (immutable claim template, 422) until their source has the
+/// new size.
+fn owner_warnings(sts: &k8s_openapi::api::apps::v1::StatefulSet, templates: &[resize::TemplateChange]) -> Vec<String> {
+    let owners = crate::model::ownership::detect(sts);
     templates
         .iter()
         .flat_map(|t| {
-            owners::announce(
-                sts,
+            crate::model::ownership::warnings(
+                &owners,
                 Change::Resize {
                     template: &t.template,
                     size: &t.to,
@@ -274,6 +277,13 @@ fn announce_owners(sts: &k8s_openapi::api::apps::v1::StatefulSet, templates: &[r
             )
         })
         .collect()
+}
+
+/// [`owner_warnings`], printed on stderr with the plan.
+fn announce_owners(sts: &k8s_openapi::api::apps::v1::StatefulSet, templates: &[resize::TemplateChange]) -> Vec<String> {
+    let warnings = owner_warnings(sts, templates);
+    owners::print(&warnings);
+    warnings
 }
 
 /// Refuse (exit 2) when a ResourceQuota obviously cannot hold the growth. A quota list
@@ -576,19 +586,7 @@ impl Ctx<'_> {
             stateful_set: self.outcome.clone(),
             restarted_pods: self.restarted.clone(),
             resume: (result.is_err() && self.stage != Stage::Nothing).then(|| self.resume_command()),
-            owner_warnings: b
-                .changes()
-                .iter()
-                .flat_map(|t| {
-                    crate::model::ownership::warnings(
-                        &crate::model::ownership::detect(&b.stateful_set),
-                        Change::Resize {
-                            template: &t.template,
-                            size: &t.to,
-                        },
-                    )
-                })
-                .collect(),
+            owner_warnings: owner_warnings(&b.stateful_set, &b.changes()),
         }
     }
 }
