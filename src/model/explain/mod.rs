@@ -131,6 +131,39 @@ pub struct View<'a> {
     pub new: Option<&'a Pod>,
 }
 
+/// What a live command's tracker keeps of one pod name's observations for the
+/// explanations: the pod being removed as first seen terminating (its deadline and
+/// grace) and as last seen (its containers' final states), the current pod as last
+/// seen, and when that pod was first seen bound to a node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observed {
+    pub old_first: Option<Pod>,
+    pub old_last: Option<Pod>,
+    pub latest: Option<Pod>,
+    pub scheduled_at: Option<Timestamp>,
+}
+
+impl Observed {
+    pub fn observe(&mut self, pod: Option<&Pod>, at: Timestamp) {
+        let Some(p) = pod else { return };
+        let uid = |o: &Option<Pod>| o.as_ref().and_then(|o| o.metadata.uid.clone());
+        if p.metadata.deletion_timestamp.is_some() {
+            if uid(&self.old_first) != p.metadata.uid {
+                self.old_first = Some(p.clone());
+            }
+            self.old_last = Some(p.clone());
+            return;
+        }
+        if uid(&self.latest) != p.metadata.uid {
+            self.scheduled_at = None;
+        }
+        if self.scheduled_at.is_none() && crate::model::pods::node(p).is_some_and(|n| !n.is_empty()) {
+            self.scheduled_at = Some(at);
+        }
+        self.latest = Some(p.clone());
+    }
+}
+
 /// The context a live command adds to a [`View`]: the Events it watched, the clock.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {

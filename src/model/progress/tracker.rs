@@ -12,6 +12,9 @@ use crate::model::ordinals::{OrdinalRange, claim_name, pod_name, pod_ordinal};
 use crate::model::pods;
 use crate::model::statefulset::Facts;
 
+mod summary;
+pub use summary::*;
+
 // ---------------------------------------------------------------------------------
 // Progress over time
 // ---------------------------------------------------------------------------------
@@ -56,14 +59,10 @@ pub(super) struct Track {
     available_at: Option<Timestamp>,
     terminating_at: Option<Timestamp>,
     gone_at: Option<Timestamp>,
-    /// When the current pod was first seen bound to a node, and Running.
-    scheduled_at: Option<Timestamp>,
+    /// When the current pod was first seen Running.
     running_at: Option<Timestamp>,
-    /// The pod being removed as first seen terminating and as last seen; the current
-    /// pod as last seen (for the explanations, model::explain).
-    old_first: Option<Pod>,
-    old_last: Option<Pod>,
-    latest: Option<Pod>,
+    /// What the explanations need of this ordinal's pods.
+    seen: crate::model::explain::Observed,
     stuck: Option<(String, String)>,
     claims: BTreeMap<String, ClaimTrack>,
 }
@@ -360,11 +359,8 @@ impl Progress {
             available_at: None,
             terminating_at: None,
             gone_at: None,
-            scheduled_at: None,
             running_at: None,
-            old_first: None,
-            old_last: None,
-            latest: None,
+            seen: Default::default(),
             stuck: None,
             claims: BTreeMap::new(),
         };
@@ -384,7 +380,6 @@ impl Progress {
             t.available_at = None;
             t.terminating_at = None;
             t.gone_at = None;
-            t.scheduled_at = None;
             t.running_at = None;
             let mut f = vec![("ordinal", o.to_string()), ("status", row.status.clone())];
             if let Some(u) = &uid {
@@ -607,118 +602,13 @@ impl Progress {
             .filter(|t| self.rows.iter().any(|r| r.state == PodState::Ready) && *t > self.started_at)
             .min()
     }
-
-    /// Per-ordinal timings and PVC outcomes for the final report.
-    pub fn summary(&self) -> ScaleSummary {
-        let mut ordinals = Vec::new();
-        let mut pvcs = PvcSummary::default();
-        for r in &self.rows {
-            let t = self.tracks.get(&r.ordinal);
-            let ts = |f: fn(&Track) -> Option<Timestamp>| t.and_then(f);
-            let created = ts(|t| t.created_at).filter(|c| *c > self.started_at);
-            let ready = ts(|t| {
-                if t.available_at.is_some() {
-                    t.available_at
-                } else {
-                    t.ready_at
-                }
-            });
-            let terminating = ts(|t| t.terminating_at);
-            let gone = ts(|t| t.gone_at);
-            let duration = match r.role {
-                Role::Removing => gone.map(|g| g.duration_since(terminating.unwrap_or(self.started_at))),
-                _ => match (created, ready) {
-                    (Some(c), Some(rd)) if rd >= c => Some(rd.duration_since(c)),
-                    _ => None,
-                },
-            };
-            ordinals.push(OrdinalSummary {
-                row: r.clone(),
-                created_at: created.map(|t| t.to_string()),
-                ready_at: ready.filter(|t| *t > self.started_at).map(|t| t.to_string()),
-                terminating_at: terminating.map(|t| t.to_string()),
-                gone_at: gone.filter(|_| r.state == PodState::Absent).map(|t| t.to_string()),
-                since_start_seconds: match r.role {
-                    Role::Removing => gone.map(|g| secs_f(g.duration_since(self.started_at))),
-                    _ => ready
-                        .filter(|t| *t > self.started_at)
-                        .map(|t| secs_f(t.duration_since(self.started_at))),
-                },
-                duration_seconds: duration.map(secs_f),
-                phases: Vec::new(),
-            });
-            for c in &r.claims {
-                match c.state {
-                    ClaimState::New => pvcs.created.push(c.clone()),
-                    ClaimState::Reused | ClaimState::ReusedOtherVolume => pvcs.reused.push(c.clone()),
-                    ClaimState::Kept | ClaimState::Deleting => pvcs.left_behind.push(LeftBehind {
-                        ordinal: r.ordinal,
-                        name: c.name.clone(),
-                        volume: c.volume.clone(),
-                        will_be_deleted: c.state == ClaimState::Deleting,
-                    }),
-                    ClaimState::Deleted => pvcs.deleted.push(c.clone()),
-                    _ => {}
-                }
-            }
-        }
-        ScaleSummary {
-            ordinals,
-            pvcs,
-            violations: self.violations.clone(),
-        }
-    }
 }
 
-/// Keep what the explanations need: when the pod was bound and running, and its
-/// states at the start and end of a termination.
+/// Keep what the explanations need: when the pod was running, and its states.
 fn remember(t: &mut Track, pod: Option<&Pod>, at: Timestamp) {
-    let Some(p) = pod else { return };
-    if p.metadata.deletion_timestamp.is_some() {
-        if t.old_first.as_ref().and_then(|o| o.metadata.uid.as_ref()) != p.metadata.uid.as_ref() {
-            t.old_first = Some(p.clone());
-        }
-        t.old_last = Some(p.clone());
-    }
-    if t.scheduled_at.is_none() && pods::node(p).is_some_and(|n| !n.is_empty()) {
-        t.scheduled_at = Some(at);
-    }
-    if t.running_at.is_none() && t.state >= PodState::Running && t.state != PodState::Terminating {
+    t.seen.observe(pod, at);
+    if pod.is_some() && t.running_at.is_none() && t.state >= PodState::Running && t.state != PodState::Terminating {
         t.running_at = Some(at);
-    }
-    t.latest = Some(p.clone());
-}
-
-impl Progress {
-    /// What one ordinal went through since the scale began: created (and on to Ready)
-    /// when added, terminating -> gone when removed; None when unchanged.
-    pub fn transition_of(&self, ordinal: i32) -> Option<crate::model::explain::View<'_>> {
-        let t = self.tracks.get(&ordinal)?;
-        let role = self.role(ordinal);
-        let since = |x: Option<Timestamp>| {
-            x.filter(|x| *x >= self.started_at)
-                .map(|x| x.duration_since(self.started_at).unsigned_abs())
-        };
-        let marks = crate::model::explain::Marks {
-            gone: since(t.gone_at),
-            created: since(t.created_at),
-            scheduled: since(t.scheduled_at),
-            running: since(t.running_at),
-            ready: since(t.available_at.or(t.ready_at)),
-        };
-        let removing = role == Role::Removing;
-        match role {
-            Role::Unchanged => None,
-            _ if !removing && marks.created.is_none() && t.state != PodState::Absent => None,
-            _ => Some(crate::model::explain::View {
-                marks,
-                deletes: removing,
-                recreates: !removing,
-                old_first: t.old_first.as_ref().filter(|_| removing),
-                old_last: t.old_last.as_ref().filter(|_| removing),
-                new: t.latest.as_ref().filter(|_| !removing),
-            }),
-        }
     }
 }
 
@@ -738,43 +628,6 @@ pub(super) fn secs_f(d: jiff::SignedDuration) -> f64 {
 /// `1.234s`.
 pub fn secs(from: Timestamp, to: Timestamp) -> String {
     format!("{:.3}s", to.duration_since(from).as_secs_f64().max(0.0))
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScaleSummary {
-    pub ordinals: Vec<OrdinalSummary>,
-    pub pvcs: PvcSummary,
-    pub violations: Vec<Violation>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OrdinalSummary {
-    #[serde(flatten)]
-    pub row: OrdinalRow,
-    /// When the pod was seen created (RFC 3339), if during this scale.
-    pub created_at: Option<String>,
-    /// When it was seen Ready (Available with minReadySeconds), if during this scale.
-    pub ready_at: Option<String>,
-    pub terminating_at: Option<String>,
-    pub gone_at: Option<String>,
-    /// Created -> Ready/Available for ordinals in range; terminating -> gone for removed ones.
-    pub duration_seconds: Option<f64>,
-    /// From the scale request until this ordinal reached its goal.
-    pub since_start_seconds: Option<f64>,
-    /// Where the time went (docs/json-schemas.md, "Phases"); empty for unchanged ordinals.
-    pub phases: Vec<crate::model::explain::PhaseReport>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PvcSummary {
-    pub created: Vec<ClaimRow>,
-    pub reused: Vec<ClaimRow>,
-    /// PVCs of removed ordinals still present, and whether Kubernetes will delete them.
-    pub left_behind: Vec<LeftBehind>,
-    pub deleted: Vec<ClaimRow>,
 }
 
 /// What happened to each claim of one ordinal since the last snapshot.

@@ -95,16 +95,9 @@ pub struct OrdinalTrace {
     max_rank: u8,
     #[serde(skip)]
     pod_uid: Option<String>,
-    /// What the explanations need: the old pod as first seen terminating and as last
-    /// seen, the new one as last seen and when it was bound to a node.
+    /// What the explanations need of this ordinal's pods.
     #[serde(skip)]
-    old_first: Option<Pod>,
-    #[serde(skip)]
-    old_last: Option<Pod>,
-    #[serde(skip)]
-    latest: Option<Pod>,
-    #[serde(skip)]
-    scheduled_at: Option<Timestamp>,
+    seen: crate::model::explain::Observed,
 }
 
 impl OrdinalTrace {
@@ -129,30 +122,8 @@ impl OrdinalTrace {
             phases: Vec::new(),
             max_rank: 0,
             pod_uid: None,
-            old_first: None,
-            old_last: None,
-            latest: None,
-            scheduled_at: None,
+            seen: Default::default(),
         }
-    }
-
-    /// Keep the pods the explanations read (see the fields).
-    fn remember(&mut self, pod: Option<&Pod>, at: Timestamp) {
-        let Some(p) = pod else { return };
-        if p.metadata.deletion_timestamp.is_some() {
-            if self.old_first.as_ref().and_then(|o| o.metadata.uid.as_ref()) != p.metadata.uid.as_ref() {
-                self.old_first = Some(p.clone());
-            }
-            self.old_last = Some(p.clone());
-            return;
-        }
-        if self.latest.as_ref().and_then(|l| l.metadata.uid.as_ref()) != p.metadata.uid.as_ref() {
-            self.scheduled_at = None;
-        }
-        if self.scheduled_at.is_none() && pods::node(p).is_some_and(|n| !n.is_empty()) {
-            self.scheduled_at = Some(at);
-        }
-        self.latest = Some(p.clone());
     }
 
     /// The replacement's boundaries from its first known moment, for model::explain.
@@ -167,22 +138,31 @@ impl OrdinalTrace {
             gone: since(self.old_pod_gone_at),
             created: since(self.new_pod_created_at),
             scheduled: since(
-                self.scheduled_at
+                self.seen
+                    .scheduled_at
                     .filter(|s| self.new_pod_created_at.is_some_and(|c| *s >= c)),
             ),
             running: since(self.new_pod_running_at),
             ready: since(self.new_pod_available_at.or(self.new_pod_ready_at)),
         };
-        let new_uid = self.latest.as_ref().and_then(|l| l.metadata.uid.as_ref());
+        let new_uid = self.seen.latest.as_ref().and_then(|l| l.metadata.uid.as_ref());
         Some((
             origin,
             crate::model::explain::View {
                 marks,
                 deletes,
                 recreates: true,
-                old_first: self.old_first.as_ref().filter(|o| o.metadata.uid.as_ref() != new_uid),
-                old_last: self.old_last.as_ref().filter(|o| o.metadata.uid.as_ref() != new_uid),
-                new: self.latest.as_ref().filter(|_| self.new_pod_created_at.is_some()),
+                old_first: self
+                    .seen
+                    .old_first
+                    .as_ref()
+                    .filter(|o| o.metadata.uid.as_ref() != new_uid),
+                old_last: self
+                    .seen
+                    .old_last
+                    .as_ref()
+                    .filter(|o| o.metadata.uid.as_ref() != new_uid),
+                new: self.seen.latest.as_ref().filter(|_| self.new_pod_created_at.is_some()),
             },
         ))
     }
@@ -357,7 +337,7 @@ impl Trace {
                 t.from_revision = Some(r.clone());
             }
             t.restarts = pod.map(pods::restarts).unwrap_or(0);
-            t.remember(pod, at);
+            t.seen.observe(pod, at);
             t.pod_uid = pod.and_then(|p| p.metadata.uid.clone());
             if !matches!(state, OrdinalState::Available | OrdinalState::Held) {
                 t.in_rollout = true;
