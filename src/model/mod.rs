@@ -16,3 +16,17 @@ pub mod resize;
 pub mod revisions;
 pub mod statefulset;
 pub mod undo;
+
+/// Deep-merge `b` into `a` (objects key by key, anything else replaced): the unit
+/// tests build API objects as a base plus the fields a case changes.
+#[cfg(test)]
+pub(crate) fn merge_json(a: &mut serde_json::Value, b: serde_json::Value) {
+    match (a, b) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in b {
+                merge_json(a.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (a, b) => *a = b,
+    }
+}

@@ -329,19 +329,8 @@ mod tests {
             },
             "status": {"replicas": 3, "currentRevision": "web-good", "updateRevision": "web-bad"}
         });
-        merge(&mut v, extra);
+        crate::model::merge_json(&mut v, extra);
         serde_json::from_value(v).unwrap()
-    }
-
-    fn merge(a: &mut serde_json::Value, b: serde_json::Value) {
-        match (a, b) {
-            (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
-                for (k, v) in b {
-                    merge(a.entry(k).or_insert(serde_json::Value::Null), v);
-                }
-            }
-            (a, b) => *a = b,
-        }
     }
 
     fn rev(name: &str, n: i64, image: &str) -> ControllerRevision {

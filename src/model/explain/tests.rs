@@ -45,19 +45,8 @@ fn pod(uid: &str, extra: serde_json::Value) -> Pod {
         "spec": {"containers": [{"name": "nginx", "image": "nginx:1.26"}], "nodeName": "node-1"},
         "status": {"phase": "Pending"}
     });
-    merge(&mut v, extra);
+    crate::model::merge_json(&mut v, extra);
     serde_json::from_value(v).unwrap()
-}
-
-fn merge(a: &mut serde_json::Value, b: serde_json::Value) {
-    match (a, b) {
-        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k).or_insert(serde_json::Value::Null), v);
-            }
-        }
-        (a, b) => *a = b,
-    }
 }
 
 fn phase(phases: &[PhaseReport], name: PhaseName) -> &PhaseReport {
